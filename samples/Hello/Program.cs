@@ -1,0 +1,40 @@
+using System.Text.Json.Serialization;
+using Baton;
+
+// The smallest app on Baton: `kill -HUP <pid>` restarts it without dropping a request.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.UseBaton();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, HelloJson.Default));
+
+var app = builder.Build();
+var started = DateTimeOffset.UtcNow;
+
+app.MapGet("/", () => new HelloReply(Environment.ProcessId, started));
+
+// Waits, then answers: an in-flight request for drain and hammer tests. Honors the client going away.
+app.MapGet("/slow", async (int? ms, HttpContext context) =>
+{
+    var wait = Math.Clamp(ms ?? 1000, 0, 600_000);
+    await Task.Delay(wait, context.RequestAborted);
+    return new HelloReply(Environment.ProcessId, started);
+});
+
+// A large body, for checking that a response in flight over a handover arrives whole.
+app.MapGet("/big", async (int? kb, HttpContext context) =>
+{
+    var size = Math.Clamp(kb ?? 1024, 1, 65_536);
+    context.Response.ContentType = "application/octet-stream";
+    context.Response.ContentLength = size * 1024L;
+    var chunk = new byte[1024];
+    for (var i = 0; i < size; i++)
+    {
+        await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+    }
+});
+
+app.Run();
+
+internal sealed record HelloReply(int Pid, DateTimeOffset Started);
+
+[JsonSerializable(typeof(HelloReply))]
+internal sealed partial class HelloJson : JsonSerializerContext;

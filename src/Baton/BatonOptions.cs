@@ -1,0 +1,65 @@
+namespace Baton;
+
+/// <summary>
+/// Settings for Baton, bound from the <c>Baton</c> configuration section
+/// (so <c>--Baton:PidFile=/run/app.pid</c> works on the command line).
+/// </summary>
+/// <remarks>
+/// Every value is validated when the host starts; a bad value stops the start with a message naming the setting.
+/// </remarks>
+public sealed class BatonOptions
+{
+    /// <summary>The configuration section the options are bound from.</summary>
+    public const string SectionName = "Baton";
+
+    /// <summary>
+    /// Where the serving process writes its pid (atomically, once it serves). Empty: no pid file.
+    /// A process that hands over never deletes its successor's file.
+    /// </summary>
+    public string? PidFile { get; set; }
+
+    /// <summary>
+    /// How long a new process may take to report that it serves before it is killed and the old one
+    /// keeps serving. Default 30 s.
+    /// </summary>
+    public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a draining process waits for in-flight requests (after a handover or SIGTERM/SIGINT)
+    /// before it closes what is left. Default 60 s, as endless.
+    /// </summary>
+    public TimeSpan HammerTime { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a draining process lets keep-alive connections sit idle, hoping for one more request it can answer
+    /// with <c>Connection: close</c>, before it closes them. Closing an idle connection races with a client that is
+    /// just sending on it; waiting a little turns that race into a clean close for every busy client. Default 2 s.
+    /// </summary>
+    public TimeSpan DrainIdleTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Time allowed to receive a request's headers, and how long an idle keep-alive connection is kept
+    /// (Kestrel's <c>RequestHeadersTimeout</c> and <c>KeepAliveTimeout</c>). Null: Kestrel's defaults.
+    /// </summary>
+    public TimeSpan? ReadTimeout { get; set; }
+
+    /// <summary>
+    /// Time a request may take to be handled, enforced by the request-timeouts middleware as its default policy
+    /// (the request is cancelled and, if nothing was sent yet, answered 504). Null: no limit.
+    /// </summary>
+    public TimeSpan? WriteTimeout { get; set; }
+
+    /// <summary>
+    /// The largest total size of a request's headers (Kestrel's <c>MaxRequestHeadersTotalSize</c>); bigger
+    /// requests get 431. Default 1 MiB, as the seed's <c>MaxHeaderBytes: 1 &lt;&lt; 20</c>.
+    /// </summary>
+    public int MaxHeaderBytes { get; set; } = 1 << 20;
+
+    /// <summary>
+    /// Called once the process serves, just before it tells its parent (if any) that it is ready: it sees the real
+    /// pid and the listen addresses. When null, Baton logs <c>Actual pid is N</c>.
+    /// Set it in code (<c>UseBaton(o =&gt; o.BeforeBegin = ...)</c>); it is not read from configuration.
+    /// </summary>
+    [Microsoft.Extensions.Configuration.ConfigurationKeyName("__code_only_BeforeBegin")]
+    public Action<BatonBeginContext>? BeforeBegin { get; set; }
+}

@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Baton.Handover;
+
+/// <summary>A listening socket handed from one generation to the next: its descriptor and the endpoint it is bound to.</summary>
+internal sealed record InheritedListener(int Descriptor, EndPoint EndPoint)
+{
+    public string Describe() => FormatEndPoint(EndPoint);
+
+    public static string FormatEndPoint(EndPoint endPoint) => endPoint switch
+    {
+        IPEndPoint ip => "tcp:" + ip.ToString(),
+        UnixDomainSocketEndPoint unix => "unix:" + unix.ToString(),
+        _ => throw new NotSupportedException($"Baton cannot hand over a listener bound to {endPoint} ({endPoint.GetType().Name})."),
+    };
+
+    public static bool TryParseEndPoint(string text, out EndPoint? endPoint)
+    {
+        endPoint = null;
+        if (text.StartsWith("tcp:", StringComparison.Ordinal)
+            && IPEndPoint.TryParse(text.AsSpan(4), out var ip))
+        {
+            endPoint = ip;
+            return true;
+        }
+
+        if (text.StartsWith("unix:", StringComparison.Ordinal) && text.Length > 5)
+        {
+            endPoint = new UnixDomainSocketEndPoint(text[5..]);
+            return true;
+        }
+
+        return false;
+    }
+
+    public static bool SameEndPoint(EndPoint a, EndPoint b) => (a, b) switch
+    {
+        (IPEndPoint x, IPEndPoint y) => x.Port == y.Port && NormalizeAddress(x.Address).Equals(NormalizeAddress(y.Address)),
+        (UnixDomainSocketEndPoint x, UnixDomainSocketEndPoint y) => string.Equals(x.ToString(), y.ToString(), StringComparison.Ordinal),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Whether a socket bound to <paramref name="bound"/> serves what Kestrel asks for with <paramref name="requested"/>:
+    /// the same endpoint, or the same address when Kestrel asks for port 0 (any port) - the port the first
+    /// generation got is the one every later generation must keep.
+    /// </summary>
+    public static bool Serves(EndPoint bound, EndPoint requested) =>
+        SameEndPoint(bound, requested)
+        || (requested is IPEndPoint { Port: 0 } wanted && bound is IPEndPoint have
+            && NormalizeAddress(have.Address).Equals(NormalizeAddress(wanted.Address)));
+
+    private static IPAddress NormalizeAddress(IPAddress address) =>
+        address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    internal static string FormatDescriptor(int fd) => fd.ToString(CultureInfo.InvariantCulture);
+}

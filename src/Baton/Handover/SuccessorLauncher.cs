@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using System.Text;
+using Baton.Interop;
+
+namespace Baton.Handover;
+
+/// <summary>A successor process as the handover sees it; faked in unit tests.</summary>
+internal interface ISuccessorProcess : IDisposable
+{
+    int Pid { get; }
+
+    /// <summary>The next line from the handshake pipe; <see cref="HandshakeRead.EndOfFile"/> once it is closed; <see cref="HandshakeRead.Nothing"/> when nothing came in time.</summary>
+    HandshakeRead Read(TimeSpan timeout);
+
+    void Kill();
+
+    ChildExit? TryReap();
+}
+
+/// <summary>Starts successors; faked in unit tests.</summary>
+internal interface IProcessLauncher
+{
+    ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation);
+}
+
+internal readonly record struct HandshakeRead(string? Line, bool IsEndOfFile)
+{
+    public static readonly HandshakeRead Nothing = new(null, false);
+    public static readonly HandshakeRead EndOfFile = new(null, true);
+}
+
+/// <summary>How a handover attempt ended.</summary>
+internal abstract record HandoverOutcome(TimeSpan Elapsed);
+
+internal sealed record HandoverSucceeded(int Pid, int Generation, TimeSpan Elapsed) : HandoverOutcome(Elapsed);
+
+internal sealed record HandoverFailed(int? Pid, string Reason, TimeSpan Elapsed) : HandoverOutcome(Elapsed);
+
+/// <summary>
+/// Starts one successor and waits for its verdict: "ready" on the handshake pipe, or its failure (a "failed" line,
+/// the pipe closing because it died, or no word before the ready timeout, after which it is killed). A failed
+/// successor is always reaped, so no zombie is left behind.
+/// </summary>
+internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider time)
+{
+    private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(5);
+
+    public Action<int>? Started { get; set; }
+
+    public HandoverOutcome Run(IReadOnlyList<InheritedListener> listeners, int generation, TimeSpan readyTimeout, CancellationToken cancel)
+    {
+        var start = time.GetTimestamp();
+        ISuccessorProcess child;
+        try
+        {
+            child = launcher.Start(listeners, generation);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return new HandoverFailed(null, "the new process could not be started: " + ex.Message, time.GetElapsedTime(start));
+        }
+
+        using (child)
+        {
+            Started?.Invoke(child.Pid);
+            var pending = new StringBuilder();
+            while (true)
+            {
+                var remaining = readyTimeout - time.GetElapsedTime(start);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    var exit = KillAndReap(child);
+                    return new HandoverFailed(child.Pid, $"new process {child.Pid} was not ready within {readyTimeout.TotalSeconds:0.###} s; it was killed ({exit})", time.GetElapsedTime(start));
+                }
+
+                if (cancel.IsCancellationRequested)
+                {
+                    var exit = KillAndReap(child);
+                    return new HandoverFailed(child.Pid, $"the handover was cancelled; new process {child.Pid} was killed ({exit})", time.GetElapsedTime(start));
+                }
+
+                var read = child.Read(remaining < PollSlice ? remaining : PollSlice);
+                if (read.IsEndOfFile)
+                {
+                    var exit = AwaitExit(child);
+                    return new HandoverFailed(child.Pid, $"new process {child.Pid} {exit} before it was ready", time.GetElapsedTime(start));
+                }
+
+                if (read.Line is null)
+                {
+                    continue;
+                }
+
+                switch (HandshakeMessage.Parse(read.Line))
+                {
+                    case ReadyMessage ready when ready.Pid == child.Pid:
+                        return new HandoverSucceeded(ready.Pid, ready.Generation, time.GetElapsedTime(start));
+                    case ReadyMessage ready:
+                        var wrongPid = KillAndReap(child);
+                        return new HandoverFailed(child.Pid, $"new process {child.Pid} reported ready as pid {ready.Pid}; it was killed ({wrongPid})", time.GetElapsedTime(start));
+                    case FailedMessage failed:
+                        var exit = AwaitExit(child);
+                        return new HandoverFailed(child.Pid, $"new process {child.Pid} failed to start: {failed.Reason} (it {exit})", time.GetElapsedTime(start));
+                }
+            }
+        }
+    }
+
+    private ChildExit AwaitExit(ISuccessorProcess child)
+    {
+        var start = time.GetTimestamp();
+        while (time.GetElapsedTime(start) < ExitGrace)
+        {
+            if (child.TryReap() is { } exit)
+            {
+                return exit;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return KillAndReap(child);
+    }
+
+    private ChildExit KillAndReap(ISuccessorProcess child)
+    {
+        child.Kill();
+        var start = time.GetTimestamp();
+        while (time.GetElapsedTime(start) < ExitGrace)
+        {
+            if (child.TryReap() is { } exit)
+            {
+                return exit;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return default;
+    }
+}
+
+/// <summary>The real successor: the same program, started with posix_spawn and exactly the descriptors it needs.</summary>
+internal sealed class SpawnedSuccessor : ISuccessorProcess
+{
+    private readonly int _readFd;
+    private readonly StringBuilder _buffer = new();
+    private bool _endOfFile;
+
+    private SpawnedSuccessor(int pid, int readFd)
+    {
+        Pid = pid;
+        _readFd = readFd;
+    }
+
+    public int Pid { get; }
+
+    public static SpawnedSuccessor Start(SuccessorCommand command, IReadOnlyList<InheritedListener> listeners, int generation)
+    {
+        var (readFd, writeFd) = Descriptors.CreatePipe();
+        try
+        {
+            var descriptors = listeners.Select(l => l.Descriptor).Append(writeFd).ToList();
+            var renumbered = listeners
+                .Select((l, i) => l with { Descriptor = ProcessSpawner.FirstInheritedDescriptor + i })
+                .ToList();
+            var environment = command.EnvironmentWithout(HandoverEnvironment.AllVariables)
+                .Append($"{HandoverEnvironment.ListenersVariable}={HandoverEnvironment.FormatListeners(renumbered)}")
+                .Append($"{HandoverEnvironment.ReadyVariable}={InheritedListener.FormatDescriptor(ProcessSpawner.FirstInheritedDescriptor + listeners.Count)}")
+                .Append($"{HandoverEnvironment.GenerationVariable}={InheritedListener.FormatDescriptor(generation)}")
+                .Append($"{HandoverEnvironment.ParentVariable}={InheritedListener.FormatDescriptor(Environment.ProcessId)}")
+                .ToList();
+            var pid = ProcessSpawner.Spawn(new SpawnRequest(command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors));
+            return new SpawnedSuccessor(pid, readFd);
+        }
+        catch
+        {
+            Descriptors.Close(readFd);
+            throw;
+        }
+        finally
+        {
+            // Only the child may hold the write end, so that its death shows here as end of file.
+            Descriptors.Close(writeFd);
+        }
+    }
+
+    public HandshakeRead Read(TimeSpan timeout)
+    {
+        if (TakeLine() is { } buffered)
+        {
+            return new HandshakeRead(buffered, false);
+        }
+
+        if (_endOfFile)
+        {
+            return HandshakeRead.EndOfFile;
+        }
+
+        var bytes = ReadyPipe.Read(_readFd, timeout);
+        if (bytes is null)
+        {
+            return HandshakeRead.Nothing;
+        }
+
+        if (bytes.Length == 0)
+        {
+            _endOfFile = true;
+            return _buffer.Length > 0 ? new HandshakeRead(TakeRest(), false) : HandshakeRead.EndOfFile;
+        }
+
+        _buffer.Append(Encoding.UTF8.GetString(bytes));
+        return TakeLine() is { } line ? new HandshakeRead(line, false) : HandshakeRead.Nothing;
+    }
+
+    public void Kill() => ChildProcesses.Signal(Pid, Libc.SIGKILL);
+
+    public ChildExit? TryReap() => ChildProcesses.TryReap(Pid);
+
+    public void Dispose() => Descriptors.Close(_readFd);
+
+    private string? TakeLine()
+    {
+        for (var i = 0; i < _buffer.Length; i++)
+        {
+            if (_buffer[i] == '\n')
+            {
+                var line = _buffer.ToString(0, i);
+                _buffer.Remove(0, i + 1);
+                return line;
+            }
+        }
+
+        return null;
+    }
+
+    private string TakeRest()
+    {
+        var rest = _buffer.ToString();
+        _buffer.Clear();
+        return rest;
+    }
+}
+
+/// <summary>How this process was started, captured at start-up so that a successor is started the same way.</summary>
+internal sealed record SuccessorCommand(string ExecutablePath, IReadOnlyList<string> Arguments, string WorkingDirectory)
+{
+    public static SuccessorCommand CaptureCurrent()
+    {
+        var executable = Environment.ProcessPath
+            ?? throw new BatonStartupException("Cannot tell which executable this process runs (Environment.ProcessPath is null).");
+
+        // /proc/self/cmdline is argv exactly as exec'd, including a host's own arguments (`dotnet exec --runtimeconfig ...`);
+        // Environment.GetCommandLineArgs() would lose those.
+        var raw = File.ReadAllBytes("/proc/self/cmdline");
+        var arguments = Encoding.UTF8.GetString(raw).TrimEnd('\0').Split('\0');
+        return new SuccessorCommand(executable, arguments, Environment.CurrentDirectory);
+    }
+
+    public IEnumerable<string> EnvironmentWithout(IReadOnlyList<string> excluded)
+    {
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            var name = (string)entry.Key;
+            if (!excluded.Contains(name, StringComparer.Ordinal))
+            {
+                yield return name + "=" + (string?)entry.Value;
+            }
+        }
+    }
+}
+
+/// <summary>Starts successors as real processes.</summary>
+internal sealed class SpawningLauncher(SuccessorCommand command) : IProcessLauncher
+{
+    public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
+        SpawnedSuccessor.Start(command, listeners, generation);
+}

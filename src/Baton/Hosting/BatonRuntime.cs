@@ -1,0 +1,120 @@
+using Baton.Draining;
+using Baton.Handover;
+using Baton.Interop;
+using Baton.Kestrel;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Hosting;
+
+/// <summary>
+/// Ties the pieces together inside one process: announces the process once Kestrel serves (hook, pid file, "ready"
+/// to the parent), and gives the coordinator its view of the server (listeners, stop accepting, drain, exit).
+/// </summary>
+internal sealed class BatonRuntime : IServerControl, IHostedService
+{
+    private readonly HandoverContext _context;
+    private readonly ListenerRegistry _registry;
+    private readonly DrainController _drain;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly IServer _server;
+    private readonly ILogger _logger;
+    private readonly BatonOptions _options;
+    private readonly PidFile? _pidFile;
+
+    public BatonRuntime(
+        HandoverContext context,
+        ListenerRegistry registry,
+        DrainController drain,
+        IHostApplicationLifetime lifetime,
+        IServer server,
+        IOptions<BatonOptions> options,
+        TimeProvider time,
+        ILoggerFactory loggerFactory)
+    {
+        _context = context;
+        _registry = registry;
+        _drain = drain;
+        _lifetime = lifetime;
+        _server = server;
+        _options = options.Value;
+        _logger = loggerFactory.CreateLogger("Baton");
+        _pidFile = string.IsNullOrEmpty(_options.PidFile) ? null : new PidFile(_options.PidFile);
+        var launcher = new SuccessorLauncher(new SpawningLauncher(context.Command), time);
+        Coordinator = new HandoverCoordinator(this, launcher, time, _logger, _options.ReadyTimeout, context.Generation);
+    }
+
+    public HandoverCoordinator Coordinator { get; }
+
+    public IReadOnlyList<InheritedListener> Listeners => _registry.Snapshot();
+
+    public int OpenConnections => _drain.OpenConnections;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _lifetime.ApplicationStarted.Register(static state => ((BatonRuntime)state!).Announce(), this);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAcceptingAsync(bool handedOver)
+    {
+        foreach (var listener in _registry.Listeners)
+        {
+            await listener.StopAcceptingAsync(handedOver).ConfigureAwait(false);
+        }
+    }
+
+    public Task<DrainResult> DrainAsync(CancellationToken hammer) =>
+        _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer);
+
+    public void Exit(bool deletePidFile)
+    {
+        if (deletePidFile)
+        {
+            _pidFile?.DeleteIfOwnedBy(Environment.ProcessId);
+        }
+
+        _lifetime.StopApplication();
+    }
+
+    private void Announce()
+    {
+        var pid = Environment.ProcessId;
+        foreach (var closed in _registry.CloseUnclaimed())
+        {
+            Log.ClosedUnclaimed(_logger, pid, closed);
+        }
+
+        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        Log.Serving(_logger, pid, _context.Generation, string.Join(", ", addresses));
+        if (_options.BeforeBegin is { } hook)
+        {
+            hook(new BatonBeginContext(pid, _context.Generation, addresses));
+        }
+        else
+        {
+            Log.ActualPid(_logger, pid);
+        }
+
+        if (_pidFile is not null)
+        {
+            try
+            {
+                _pidFile.Write(pid);
+                Log.PidFileWritten(_logger, pid, _pidFile.Path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Log.PidFileFailed(_logger, pid, _pidFile.Path, ex.Message);
+            }
+        }
+
+        _context.ReportReady(pid);
+        Coordinator.OnServing();
+    }
+}

@@ -1,0 +1,144 @@
+using System.Runtime.InteropServices;
+
+namespace Baton.Interop;
+
+/// <summary>
+/// The libc calls Baton needs, source-generated so they work under NativeAOT. Constants are Linux's
+/// (x86-64 and arm64 share them). Nothing outside <c>Interop/</c> calls these directly.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string LibraryName = "libc";
+
+    internal const int F_GETFD = 1;
+    internal const int F_SETFD = 2;
+    internal const int F_GETFL = 3;
+    internal const int FD_CLOEXEC = 1;
+    internal const int F_DUPFD_CLOEXEC = 1030;
+    internal const int O_ACCMODE = 3;
+    internal const int O_WRONLY = 1;
+    internal const int O_CLOEXEC = 0x80000;
+
+    internal const int SOL_SOCKET = 1;
+    internal const int SO_TYPE = 3;
+    internal const int SO_LINGER = 13;
+    internal const int SO_ACCEPTCONN = 30;
+    internal const int SOCK_STREAM = 1;
+    internal const int SOCK_CLOEXEC = 0x80000;
+    internal const int AF_UNIX = 1;
+
+    internal const short POLLIN = 0x1;
+    internal const int WNOHANG = 1;
+    internal const int SIGKILL = 9;
+    internal const int SIGTERM = 15;
+    internal const short POSIX_SPAWN_SETSIGDEF = 0x04;
+    internal const short POSIX_SPAWN_SETSIGMASK = 0x08;
+
+    internal const int EINTR = 4;
+    internal const int EBADF = 9;
+    internal const int ECHILD = 10;
+    internal const int EAGAIN = 11;
+    internal const int ENOTSOCK = 88;
+
+    internal static readonly nint SIG_DFL = 0;
+    internal static readonly nint SIG_IGN = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short REvents;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Linger
+    {
+        public int OnOff;
+        public int Seconds;
+    }
+
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int Fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
+    internal static partial int Dup2(int oldFd, int newFd);
+
+    [LibraryImport(LibraryName, EntryPoint = "pipe2", SetLastError = true)]
+    internal static partial int Pipe2(int* fds, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
+    internal static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(LibraryName, EntryPoint = "getsockopt", SetLastError = true)]
+    internal static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
+
+    [LibraryImport(LibraryName, EntryPoint = "setsockopt", SetLastError = true)]
+    internal static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport(LibraryName, EntryPoint = "read", SetLastError = true)]
+    internal static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+
+    [LibraryImport(LibraryName, EntryPoint = "waitpid", SetLastError = true)]
+    internal static partial int WaitPid(int pid, int* status, int options);
+
+    // sigaction is only read (oldact); the buffer is larger than glibc's struct sigaction on every Linux
+    // architecture, and sa_handler is its first member everywhere.
+    [LibraryImport(LibraryName, EntryPoint = "sigaction", SetLastError = true)]
+    internal static partial int SigAction(int signal, void* action, void* oldAction);
+
+    [LibraryImport(LibraryName, EntryPoint = "signal", SetLastError = true)]
+    internal static partial nint Signal(int signal, nint handler);
+
+    [LibraryImport(LibraryName, EntryPoint = "sigemptyset")]
+    internal static partial int SigEmptySet(void* set);
+
+    [LibraryImport(LibraryName, EntryPoint = "sigfillset")]
+    internal static partial int SigFillSet(void* set);
+
+    // posix_spawn returns an error number instead of setting errno.
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawn")]
+    internal static partial int PosixSpawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_init")]
+    internal static partial int SpawnFileActionsInit(void* fileActions);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_destroy")]
+    internal static partial int SpawnFileActionsDestroy(void* fileActions);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_adddup2")]
+    internal static partial int SpawnFileActionsAddDup2(void* fileActions, int fd, int newFd);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
+    internal static partial int SpawnFileActionsAddCloseFrom(void* fileActions, int lowFd);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_addchdir_np")]
+    internal static partial int SpawnFileActionsAddChdir(void* fileActions, byte* path);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawnattr_init")]
+    internal static partial int SpawnAttrInit(void* attributes);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawnattr_destroy")]
+    internal static partial int SpawnAttrDestroy(void* attributes);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawnattr_setflags")]
+    internal static partial int SpawnAttrSetFlags(void* attributes, short flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawnattr_setsigmask")]
+    internal static partial int SpawnAttrSetSigMask(void* attributes, void* mask);
+
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawnattr_setsigdefault")]
+    internal static partial int SpawnAttrSetSigDefault(void* attributes, void* signals);
+}

@@ -1,0 +1,31 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Kestrel;
+
+/// <summary>
+/// Kestrel's socket transport, with every listener wrapped in a <see cref="GatedListener"/> and registered, so the
+/// handover knows each listening descriptor and can stop accepting before anything is closed.
+/// </summary>
+internal sealed class BatonConnectionListenerFactory(
+    IOptions<SocketTransportOptions> transportOptions,
+    ILoggerFactory loggerFactory,
+    ListenerRegistry registry,
+    ConnectionTracker tracker) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly SocketTransportFactory _sockets = new(transportOptions, loggerFactory);
+
+    public bool CanBind(EndPoint endpoint) => _sockets.CanBind(endpoint);
+
+    public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var inner = await _sockets.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        var socket = registry.TakeSocketCreatedFor(endpoint);
+        var listener = new GatedListener(inner, socket, tracker, registry, openNow: true);
+        registry.Add(listener);
+        return listener;
+    }
+}

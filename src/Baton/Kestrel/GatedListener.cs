@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Sockets;
+using Baton.Interop;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace Baton.Kestrel;
+
+/// <summary>
+/// Kestrel's listener with a gate in front of accept. Stopping accepting cancels the pending accept and leaves the
+/// socket alone - the successor is accepting on the very same socket - so no connection is taken from the kernel's
+/// queue that this process would then have to drop. The gate also holds accept back until it is opened, the seam a
+/// warm handover uses.
+/// </summary>
+internal sealed class GatedListener : IConnectionListener
+{
+    private readonly IConnectionListener _inner;
+    private readonly ConnectionTracker _tracker;
+    private readonly ListenerRegistry _registry;
+    private readonly CancellationTokenSource _stopAccepting = new();
+    private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _acceptInProgress = new(1, 1);
+    private bool _detached;
+
+    public GatedListener(IConnectionListener inner, Socket? socket, ConnectionTracker tracker, ListenerRegistry registry, bool openNow)
+    {
+        _inner = inner;
+        Handle = socket;
+        _tracker = tracker;
+        _registry = registry;
+        Descriptor = socket is null ? -1 : (int)socket.Handle;
+        LocalEndPoint = socket?.LocalEndPoint ?? inner.EndPoint;
+        if (openNow)
+        {
+            _open.TrySetResult();
+        }
+    }
+
+    public EndPoint EndPoint => _inner.EndPoint;
+
+    /// <summary>The socket Kestrel listens on; null for a transport that is not a socket.</summary>
+    public Socket? Handle { get; }
+
+    public int Descriptor { get; }
+
+    public EndPoint LocalEndPoint { get; }
+
+    public void OpenGate() => _open.TrySetResult();
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        await _open.Task.WaitAsync(_stopAccepting.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (_stopAccepting.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            using var linked = cancellationToken.CanBeCanceled
+                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopAccepting.Token)
+                : null;
+            ConnectionContext? connection;
+            try
+            {
+                connection = await _inner.AcceptAsync(linked?.Token ?? _stopAccepting.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stopAccepting.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            if (connection is null)
+            {
+                return null;
+            }
+
+            if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } accepted)
+            {
+                // A predecessor closing its copy of the listener may have set SO_LINGER {on, 0} on it, and accepted
+                // sockets inherit that; a close here would then be a reset. One setsockopt per connection rules it out.
+                Descriptors.ClearLinger((int)accepted.Handle);
+            }
+
+            _tracker.Track(connection);
+            return connection;
+        }
+        finally
+        {
+            _acceptInProgress.Release();
+        }
+    }
+
+    /// <summary>
+    /// Stops taking connections. With <paramref name="handedOver"/>, the successor shares the socket: this process's
+    /// descriptor is detached from it (see <see cref="Descriptors.DetachShared"/>) and Kestrel's later unbind and
+    /// dispose only ever touch a stand-in.
+    /// </summary>
+    public async Task StopAcceptingAsync(bool handedOver)
+    {
+        _stopAccepting.Cancel();
+
+        // Wait until no accept is in progress, so the descriptor is not swapped under a running accept call.
+        await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (handedOver && Descriptor >= 0 && !_detached)
+            {
+                Descriptors.DetachShared(Descriptor);
+                _detached = true;
+            }
+        }
+        finally
+        {
+            _acceptInProgress.Release();
+        }
+    }
+
+    public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        _stopAccepting.Cancel();
+        if (_detached)
+        {
+            // Nothing of the shared socket is left here. The stand-in stays with its Socket object until the process
+            // ends: disposing a Socket that bound a Unix path would unlink the path the successor serves.
+            return;
+        }
+
+        await _inner.UnbindAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _registry.Remove(this);
+        _stopAccepting.Cancel();
+        if (!_detached)
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

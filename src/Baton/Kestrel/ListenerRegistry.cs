@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Sockets;
+using Baton.Handover;
+using Baton.Interop;
+
+namespace Baton.Kestrel;
+
+/// <summary>
+/// The listening sockets of this process: the ones it inherited (waiting to be claimed by Kestrel's bind), and the
+/// ones Kestrel listens on, which a handover passes to the successor.
+/// </summary>
+internal sealed class ListenerRegistry
+{
+    private readonly object _gate = new();
+    private readonly List<(InheritedListener Listener, Socket Socket)> _unclaimed = [];
+    private readonly Dictionary<EndPoint, Socket> _createdFor = new(ReferenceEqualityComparer.Instance);
+    private readonly List<GatedListener> _listeners = [];
+
+    public ListenerRegistry(InheritedState? inherited)
+    {
+        foreach (var listener in inherited?.Listeners ?? [])
+        {
+            // Close-on-exec again at once: the descriptor was handed to us for Kestrel, not for any process the app starts.
+            Descriptors.SetCloseOnExec(listener.Descriptor, true);
+            Descriptors.ClearLinger(listener.Descriptor);
+            _unclaimed.Add((listener, new Socket(new SafeSocketHandle(listener.Descriptor, ownsHandle: true))));
+        }
+    }
+
+    public IReadOnlyList<GatedListener> Listeners
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _listeners];
+            }
+        }
+    }
+
+    /// <summary>The socket Kestrel should listen on for <paramref name="endPoint"/>: an inherited one if one serves it, else a fresh bind.</summary>
+    public Socket CreateListenSocket(EndPoint endPoint, Func<EndPoint, Socket> bindFresh, out InheritedListener? adopted)
+    {
+        Socket socket;
+        adopted = null;
+        lock (_gate)
+        {
+            var index = _unclaimed.FindIndex(u => InheritedListener.Serves(u.Listener.EndPoint, endPoint));
+            if (index >= 0)
+            {
+                (adopted, socket) = _unclaimed[index];
+                _unclaimed.RemoveAt(index);
+            }
+            else
+            {
+                socket = bindFresh(endPoint);
+            }
+
+            _createdFor[endPoint] = socket;
+        }
+
+        return socket;
+    }
+
+    public Socket? TakeSocketCreatedFor(EndPoint endPoint)
+    {
+        lock (_gate)
+        {
+            return _createdFor.Remove(endPoint, out var socket) ? socket : null;
+        }
+    }
+
+    public void Add(GatedListener listener)
+    {
+        lock (_gate)
+        {
+            _listeners.Add(listener);
+        }
+    }
+
+    public void Remove(GatedListener listener)
+    {
+        lock (_gate)
+        {
+            _listeners.Remove(listener);
+        }
+    }
+
+    /// <summary>Closes inherited listeners the configuration no longer asks for; returns what they were bound to.</summary>
+    public IReadOnlyList<string> CloseUnclaimed()
+    {
+        lock (_gate)
+        {
+            var closed = _unclaimed.Select(u => u.Listener.Describe()).ToList();
+            foreach (var (_, socket) in _unclaimed)
+            {
+                socket.Dispose();
+            }
+
+            _unclaimed.Clear();
+            return closed;
+        }
+    }
+
+    public IReadOnlyList<InheritedListener> Snapshot() =>
+        Listeners.Where(l => l.Handle is not null).Select(l => new InheritedListener(l.Descriptor, l.LocalEndPoint)).ToList();
+}

@@ -1,0 +1,84 @@
+using Baton.Draining;
+using Baton.Handover;
+using Microsoft.Extensions.Logging;
+
+namespace Baton;
+
+/// <summary>Every line Baton logs, one event id per step, pids and durations as structured fields.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Actual pid is {Pid}")]
+    public static partial void ActualPid(ILogger logger, int pid);
+
+    [LoggerMessage(2, LogLevel.Information, "Process {Pid} (generation {Generation}) serves on {Addresses}")]
+    public static partial void Serving(ILogger logger, int pid, int generation, string addresses);
+
+    [LoggerMessage(3, LogLevel.Information, "Process {Pid} adopted inherited listener {EndPoint} from process {ParentPid}")]
+    public static partial void AdoptedListener(ILogger logger, int pid, string endPoint, int parentPid);
+
+    [LoggerMessage(4, LogLevel.Warning, "Process {Pid} closed inherited listener(s) {EndPoints}: the configuration no longer asks for them")]
+    public static partial void ClosedUnclaimed(ILogger logger, int pid, string endPoints);
+
+    [LoggerMessage(10, LogLevel.Information, "SIGHUP received by process {Pid}: starting a new process")]
+    public static partial void RestartRequested(ILogger logger, int pid);
+
+    [LoggerMessage(11, LogLevel.Information, "New process {ChildPid} started by process {Pid}; waiting for it to report ready")]
+    public static partial void SuccessorStarted(ILogger logger, int childPid, int pid);
+
+    [LoggerMessage(12, LogLevel.Information, "New process {ChildPid} (generation {Generation}) ready after {ElapsedMs} ms; process {Pid} hands over")]
+    public static partial void SuccessorReady(ILogger logger, int childPid, int generation, long elapsedMs, int pid);
+
+    [LoggerMessage(13, LogLevel.Error, "HANDOVER FAILED: {Reason}. Process {Pid} keeps serving; fix the cause and send SIGHUP again")]
+    public static partial void HandoverFailed(ILogger logger, int pid, string reason);
+
+    [LoggerMessage(14, LogLevel.Warning, "SIGHUP ignored by process {Pid}: it is {State}, a restart needs it Serving")]
+    public static partial void RestartIgnored(ILogger logger, int pid, BatonState state);
+
+    [LoggerMessage(20, LogLevel.Information, "Process {Pid} stopped accepting (listener {Detail})")]
+    public static partial void ListenerClosedCore(ILogger logger, int pid, string detail);
+
+    public static void ListenerClosed(ILogger logger, int pid, bool handedOver) =>
+        ListenerClosedCore(logger, pid, handedOver ? "closed here, still open in the new process" : "closed");
+
+    [LoggerMessage(21, LogLevel.Information, "Process {Pid} waiting for {Connections} connection(s) to finish")]
+    public static partial void WaitingForConnections(ILogger logger, int pid, int connections);
+
+    [LoggerMessage(22, LogLevel.Information, "Process {Pid} drain ended: {Result} after {ElapsedMs} ms, {Connections} connection(s) left")]
+    public static partial void Drained(ILogger logger, int pid, DrainResult result, long elapsedMs, int connections);
+
+    [LoggerMessage(23, LogLevel.Information, "Process {Pid} exiting")]
+    public static partial void Exiting(ILogger logger, int pid);
+
+    [LoggerMessage(30, LogLevel.Information, "{Signal} received by process {Pid}: graceful shutdown")]
+    public static partial void StopRequested(ILogger logger, int pid, string signal);
+
+    [LoggerMessage(31, LogLevel.Warning, "{Signal} received by process {Pid} during a handover: the service stops once the handover ends")]
+    public static partial void StopDuringHandover(ILogger logger, int pid, string signal);
+
+    [LoggerMessage(32, LogLevel.Information, "{Signal} ignored by process {Pid}: it is already {State}")]
+    public static partial void StopIgnored(ILogger logger, int pid, string signal, BatonState state);
+
+    [LoggerMessage(33, LogLevel.Information, "Process {Pid} forwards the stop to new process {ChildPid}")]
+    public static partial void ForwardingStop(ILogger logger, int pid, int childPid);
+
+    [LoggerMessage(40, LogLevel.Warning, "SIGUSR2 received by process {Pid}: hammer, closing {Connections} connection(s) now")]
+    public static partial void Hammering(ILogger logger, int pid, int connections);
+
+    [LoggerMessage(41, LogLevel.Information, "SIGUSR2 ignored by process {Pid}: it is {State}; hammer only cuts a drain short")]
+    public static partial void HammerIgnored(ILogger logger, int pid, BatonState state);
+
+    [LoggerMessage(42, LogLevel.Information, "{Signal} received by process {Pid}: caught, no action")]
+    public static partial void SignalIgnored(ILogger logger, int pid, string signal);
+
+    [LoggerMessage(43, LogLevel.Warning, "{Signal} was ignored when process {Pid} started (nohup or a background job); Baton restored it so it can act on it")]
+    public static partial void SignalRestored(ILogger logger, int pid, string signal);
+
+    [LoggerMessage(50, LogLevel.Error, "Process {Pid} could not write pid file {Path}: {Message}")]
+    public static partial void PidFileFailed(ILogger logger, int pid, string path, string message);
+
+    [LoggerMessage(51, LogLevel.Information, "Process {Pid} wrote pid file {Path}")]
+    public static partial void PidFileWritten(ILogger logger, int pid, string path);
+
+    [LoggerMessage(52, LogLevel.Information, "Process {Pid}: configuration files are read once at start; send SIGHUP to apply changes")]
+    public static partial void ConfigReloadDisabled(ILogger logger, int pid);
+}

@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+using Baton.Handover;
+using Baton.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Signals;
+
+/// <summary>
+/// POSIX signals to intents: SIGHUP restart, SIGTERM/SIGINT/SIGQUIT stop, SIGUSR2 hammer, SIGUSR1/SIGTSTP caught and
+/// logged. Handlers only post to the coordinator and return.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal sealed class SignalRouter : IDisposable
+{
+    // Not in the PosixSignal enum; raw Linux numbers are accepted cast to it.
+    private const PosixSignal SIGUSR1 = (PosixSignal)10;
+    private const PosixSignal SIGUSR2 = (PosixSignal)12;
+
+    // Held for the life of the process: a registration that is collected is unregistered, and then SIGHUP's
+    // default action (terminate) applies.
+    private readonly List<PosixSignalRegistration> _registrations = [];
+
+    public SignalRouter(HandoverCoordinator coordinator, ILogger logger)
+    {
+        var pid = Environment.ProcessId;
+        foreach (var (signal, number, name) in new[]
+        {
+            (PosixSignal.SIGHUP, 1, "SIGHUP"),
+            (PosixSignal.SIGINT, 2, "SIGINT"),
+            (PosixSignal.SIGQUIT, 3, "SIGQUIT"),
+            (PosixSignal.SIGTERM, 15, "SIGTERM"),
+            (SIGUSR1, 10, "SIGUSR1"),
+            (SIGUSR2, 12, "SIGUSR2"),
+            (PosixSignal.SIGTSTP, 20, "SIGTSTP"),
+        })
+        {
+            if (SignalDispositions.RestoreDefaultIfIgnored(number))
+            {
+                Log.SignalRestored(logger, pid, name);
+            }
+
+            Action act = name switch
+            {
+                "SIGHUP" => coordinator.Restart,
+                "SIGINT" or "SIGQUIT" or "SIGTERM" => () => coordinator.Stop(name),
+                "SIGUSR2" => coordinator.Hammer,
+                _ => () => Log.SignalIgnored(logger, pid, name),
+            };
+            _registrations.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                act();
+            }));
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+    }
+}
