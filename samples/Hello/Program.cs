@@ -12,9 +12,10 @@ var started = DateTimeOffset.UtcNow;
 app.MapGet("/", () => new HelloReply(Environment.ProcessId, started));
 
 // Waits, then answers: an in-flight request for drain and hammer tests. Honors the client going away.
-app.MapGet("/slow", async (int? ms, HttpContext context) =>
+app.MapGet("/slow", async (int? ms, HttpContext context, ILogger<HelloReply> logger) =>
 {
     var wait = Math.Clamp(ms ?? 1000, 0, 600_000);
+    HelloLog.SlowRequestStarted(logger, wait, Environment.ProcessId);
     await Task.Delay(wait, context.RequestAborted);
     return new HelloReply(Environment.ProcessId, started);
 });
@@ -35,6 +36,13 @@ app.MapGet("/big", async (int? kb, HttpContext context) =>
 app.Run();
 
 internal sealed record HelloReply(int Pid, DateTimeOffset Started);
+
+internal static partial class HelloLog
+{
+    // Tests wait for this line to know a request is in flight, instead of sleeping.
+    [LoggerMessage(1, LogLevel.Information, "Slow request started: {Milliseconds} ms in process {Pid}")]
+    public static partial void SlowRequestStarted(ILogger logger, int milliseconds, int pid);
+}
 
 [JsonSerializable(typeof(HelloReply))]
 internal sealed partial class HelloJson : JsonSerializerContext;

@@ -22,7 +22,7 @@ internal sealed class DrainStartupFilter(DrainController drain) : IStartupFilter
         drain.RequestStarted();
         try
         {
-            if (drain.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol) | HttpProtocol.IsHttp10(context.Request.Protocol))
+            if (drain.IsDraining && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)))
             {
                 // The client learns on this very answer that the connection ends, and opens its next one to the
                 // successor; nothing is closed under a request it is sending.

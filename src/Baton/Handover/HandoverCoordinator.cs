@@ -181,7 +181,7 @@ internal sealed class HandoverCoordinator
                     if (_stopAfterHandover)
                     {
                         Log.ForwardingStop(_logger, Environment.ProcessId, ready.Pid);
-                        Interop.ChildProcesses.Signal(ready.Pid, Interop.Libc.SIGTERM);
+                        _launcher.RequestStop(ready.Pid);
                     }
                 }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Baton.Interop;
 
@@ -21,6 +20,9 @@ internal interface ISuccessorProcess : IDisposable
 internal interface IProcessLauncher
 {
     ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation);
+
+    /// <summary>Asks a successor that already took over to stop gracefully (SIGTERM).</summary>
+    void RequestStop(int pid);
 }
 
 internal readonly record struct HandshakeRead(string? Line, bool IsEndOfFile)
@@ -47,6 +49,8 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(5);
 
     public Action<int>? Started { get; set; }
+
+    public void RequestStop(int pid) => launcher.RequestStop(pid);
 
     public HandoverOutcome Run(IReadOnlyList<InheritedListener> listeners, int generation, TimeSpan readyTimeout, CancellationToken cancel)
     {
@@ -276,4 +280,6 @@ internal sealed class SpawningLauncher(SuccessorCommand command) : IProcessLaunc
 {
     public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
         SpawnedSuccessor.Start(command, listeners, generation);
+
+    public void RequestStop(int pid) => ChildProcesses.Signal(pid, Libc.SIGTERM);
 }

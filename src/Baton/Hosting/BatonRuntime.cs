@@ -85,6 +85,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
     private void Announce()
     {
         var pid = Environment.ProcessId;
+
+        // Kestrel accepts from here on: a SIGHUP from now, even one sent on seeing the lines below, must be honoured.
+        Coordinator.OnServing();
         foreach (var closed in _registry.CloseUnclaimed())
         {
             Log.ClosedUnclaimed(_logger, pid, closed);
@@ -115,6 +118,5 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
         }
 
         _context.ReportReady(pid);
-        Coordinator.OnServing();
     }
 }

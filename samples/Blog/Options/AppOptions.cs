@@ -1,0 +1,28 @@
+namespace Blog.Options;
+
+/// <summary>The blog's own settings, bound from the <c>App</c> section (the original's <c>[app]</c>).</summary>
+internal sealed class AppOptions
+{
+    public const string SectionName = "App";
+
+    /// <summary>The shortest secret accepted: HS256 keys shorter than the hash (32 bytes) weaken it.</summary>
+    public const int MinimumSecretBytes = 32;
+
+    /// <summary>Prefix of the secret in appsettings.Development.json; refused outside Development.</summary>
+    public const string DevelopmentSecretPrefix = "dev-only-";
+
+    /// <summary>Items per page for the list endpoints. Default 10.</summary>
+    public int PageSize { get; set; } = 10;
+
+    /// <summary>HS256 key for the tokens (UTF-8 bytes). Required; at least 32 bytes.</summary>
+    public string JwtSecret { get; set; } = "";
+
+    /// <summary>How long an issued token is valid. Default 3 h, as the original.</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(3);
+
+    /// <summary>The largest request body Kestrel accepts; bigger bodies get 413. Default 1 MiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>Creates the demo user (test / test123, as the original) when it does not exist.</summary>
+    public bool SeedDemoUser { get; set; } = true;
+}

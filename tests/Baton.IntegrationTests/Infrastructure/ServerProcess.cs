@@ -1,0 +1,272 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Baton.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A sample app started as a real process from a private copy of its build output (so a test may break its
+/// appsettings.json), listening on 127.0.0.1 on a port the kernel picks. Every pid of every generation seen in the
+/// log is tracked, and disposal kills whatever of them is still alive, in every outcome.
+/// </summary>
+internal sealed partial class ServerProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(30);
+
+    private readonly Process _root;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentDictionary<int, byte> _pids = new();
+    private readonly SemaphoreSlim _newLine = new(0);
+
+    private ServerProcess(Process root, string workDirectory)
+    {
+        _root = root;
+        WorkDirectory = workDirectory;
+        _pids.TryAdd(root.Id, 0);
+    }
+
+    public string WorkDirectory { get; }
+
+    public string PidFile => Path.Combine(WorkDirectory, "app.pid");
+
+    public int RootPid => _root.Id;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public int Port => BaseAddress.Port;
+
+    public IReadOnlyCollection<int> KnownPids => _pids.Keys.ToList();
+
+    public string Log => string.Join('\n', _lines);
+
+    public Process Root => _root;
+
+    /// <summary>Starts the app and waits until it serves.</summary>
+    /// <param name="app">The sample to run.</param>
+    /// <param name="extraArguments">Appended to the command line.</param>
+    /// <param name="shellPrefix">Shell commands run before exec'ing the app (to ignore signals or leak a descriptor).</param>
+    /// <param name="environment">Extra environment variables.</param>
+    public static async Task<ServerProcess> StartAsync(
+        SampleApp app,
+        IEnumerable<string>? extraArguments = null,
+        string? shellPrefix = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        bool waitUntilServing = true)
+    {
+        var workDirectory = Directory.CreateTempSubdirectory("baton-test-").FullName;
+        CopyDirectory(app.Directory, workDirectory);
+
+        var arguments = new List<string>();
+        if (!app.IsNative)
+        {
+            arguments.Add(app.FileName);
+        }
+
+        arguments.AddRange(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Baton:PidFile=" + Path.Combine(workDirectory, "app.pid"),
+            "--Logging:Console:FormatterName=simple",
+            "--Logging:Console:FormatterOptions:SingleLine=true",
+        ]);
+        arguments.AddRange(extraArguments ?? []);
+        var program = app.IsNative ? Path.Combine(workDirectory, app.FileName) : "dotnet";
+
+        var start = new ProcessStartInfo
+        {
+            WorkingDirectory = workDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        if (shellPrefix is null)
+        {
+            start.FileName = program;
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+        else
+        {
+            start.FileName = "/bin/sh";
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"{shellPrefix}; exec \"$0\" \"$@\"");
+            start.ArgumentList.Add(program);
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var root = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
+        var server = new ServerProcess(root, workDirectory);
+        root.OutputDataReceived += (_, e) => server.OnLine(e.Data);
+        root.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        root.BeginOutputReadLine();
+        root.BeginErrorReadLine();
+        if (waitUntilServing)
+        {
+            try
+            {
+                var listening = await server.WaitForLineAsync(l => ListeningRegex().IsMatch(l), DefaultWait);
+                server.BaseAddress = new Uri(ListeningRegex().Match(listening).Groups[1].Value);
+                await server.WaitForLineAsync(l => l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), DefaultWait);
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+
+        return server;
+    }
+
+    public void Signal(int pid, int signal) => Posix.Kill(pid, signal);
+
+    public int ReadPidFile() => int.Parse(File.ReadAllText(PidFile).Trim(), CultureInfo.InvariantCulture);
+
+    /// <summary>Waits for a log line (already seen or still to come) that matches.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null, int skip = 0)
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? DefaultWait);
+        while (true)
+        {
+            var found = _lines.Where(match).Skip(skip).FirstOrDefault();
+            if (found is not null)
+            {
+                return found;
+            }
+
+            try
+            {
+                await _newLine.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No log line matched within {(timeout ?? DefaultWait).TotalSeconds} s. Log so far:\n{Log}");
+            }
+        }
+    }
+
+    public int CountLines(Func<string, bool> match) => _lines.Count(match);
+
+    /// <summary>Sends SIGHUP to the serving process and waits until a new one (generation n+1) serves; returns its pid.</summary>
+    public async Task<int> RestartAsync(int servingPid)
+    {
+        var before = CountLines(l => l.Contains("ready after", StringComparison.Ordinal) && l.Contains($"process {servingPid} hands over", StringComparison.Ordinal));
+        Signal(servingPid, Posix.SIGHUP);
+        var line = await WaitForLineAsync(
+            l => l.Contains("ready after", StringComparison.Ordinal) && l.Contains($"process {servingPid} hands over", StringComparison.Ordinal),
+            skip: before);
+        return int.Parse(ReadyRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    public async Task WaitForExitAsync(int pid, TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (Posix.IsAlive(pid))
+        {
+            if (stopwatch.Elapsed > timeout)
+            {
+                throw new TimeoutException($"Process {pid} still alive after {timeout.TotalSeconds} s. Log:\n{Log}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public IReadOnlyList<int> AlivePids() => _pids.Keys.Where(Posix.IsAlive).ToList();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var pid in _pids.Keys)
+        {
+            if (Posix.IsAlive(pid))
+            {
+                try
+                {
+                    Posix.Kill(pid, Posix.SIGKILL);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already gone.
+                }
+            }
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _root.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _root.Dispose();
+        try
+        {
+            Directory.Delete(WorkDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        foreach (Match match in PidRegex().Matches(line))
+        {
+            _pids.TryAdd(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), 0);
+        }
+
+        _lines.Enqueue(line);
+        _newLine.Release();
+        if (Environment.GetEnvironmentVariable("BATON_TEST_ECHO") == "1")
+        {
+            Console.WriteLine(line);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(from, file);
+            if (relative.StartsWith("data", StringComparison.Ordinal) || relative.EndsWith(".dbg", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var target = Path.Combine(to, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningRegex();
+
+    [GeneratedRegex(@"New process (\d+) \(generation \d+\) ready after")]
+    private static partial Regex ReadyRegex();
+
+    [GeneratedRegex(@"(?:Actual pid is|New process|Process) (\d+)")]
+    private static partial Regex PidRegex();
+}

@@ -1,0 +1,111 @@
+using Baton.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace Baton.IntegrationTests;
+
+/// <summary>SIGHUP under real load: every request answered, a new pid each time, every old pid gone.</summary>
+public sealed class RestartUnderLoadTests
+{
+    private const int Restarts = 5;
+
+    [Theory]
+    [InlineData(ConnectionMode.NewConnectionPerRequest)]
+    [InlineData(ConnectionMode.KeepAlive)]
+    public async Task Five_sighups_under_load_fail_no_request(ConnectionMode mode)
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        var load = new LoadGenerator(new Uri(server.BaseAddress, "/"), mode, workers: 16);
+        load.Start();
+        var serving = server.RootPid;
+        var generations = new List<int> { serving };
+        for (var i = 0; i < Restarts; i++)
+        {
+            await load.WaitForProgressAsync();
+            var next = await server.RestartAsync(serving);
+            Assert.DoesNotContain(next, generations);
+            generations.Add(next);
+            serving = next;
+        }
+
+        await load.WaitForProgressAsync();
+        var result = await load.StopAsync();
+        foreach (var old in generations.SkipLast(1))
+        {
+            await server.WaitForExitAsync(old, TimeSpan.FromSeconds(20));
+        }
+
+        Assert.True(result.Failed == 0, result.ToString());
+        Assert.Equal([serving], server.AlivePids());
+        Assert.Equal(serving, server.ReadPidFile());
+
+        // Every generation served part of the load: the handover happened under traffic, not around it.
+        Assert.True(generations.All(result.RequestsByPid.ContainsKey), $"generations {string.Join(",", generations)}; {result}");
+        Assert.Equal(0, server.Root.ExitCode);
+    }
+
+    [Fact]
+    public async Task Twenty_sighups_in_200_ms_end_with_exactly_one_serving_process()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        var load = new LoadGenerator(new Uri(server.BaseAddress, "/"), ConnectionMode.KeepAlive, workers: 8);
+        load.Start();
+        await load.WaitForProgressAsync();
+
+        var first = server.RootPid;
+        for (var i = 0; i < 20; i++)
+        {
+            server.Signal(first, Posix.SIGHUP);
+            await Task.Delay(10);
+        }
+
+        await server.WaitForExitAsync(first, TimeSpan.FromSeconds(30));
+        await load.WaitForProgressAsync();
+        var result = await load.StopAsync();
+
+        Assert.True(result.Failed == 0, result.ToString());
+        var alive = server.AlivePids();
+        Assert.Single(alive);
+        Assert.Equal(1, server.CountLines(l => l.Contains("ready after", StringComparison.Ordinal)));
+        Assert.True(server.CountLines(l => l.Contains("SIGHUP ignored", StringComparison.Ordinal)) >= 1, server.Log);
+        Assert.Equal(alive[0], server.ReadPidFile());
+    }
+
+    [Fact]
+    public async Task Large_responses_survive_handovers_and_are_never_reset()
+    {
+        // Kestrel's stop sets SO_LINGER {on, 0} on the listener it closes; on a shared socket that would make every
+        // close in the successor a reset and cut big responses short. Several handovers, then big Connection: close
+        // downloads from the latest generation, one of them in flight across a handover.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        var serving = server.RootPid;
+        for (var i = 0; i < 2; i++)
+        {
+            serving = await server.RestartAsync(serving);
+        }
+
+        const long size = 16L * 1024 * 1024;
+        var inFlight = DownloadAsync(server, closeAfter: false);
+        serving = await server.RestartAsync(serving);
+        Assert.Equal(size, await inFlight);
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(size, await DownloadAsync(server, closeAfter: true));
+        }
+    }
+
+    private static async Task<long> DownloadAsync(ServerProcess server, bool closeAfter)
+    {
+        var client = new MiniHttpClient(server.BaseAddress);
+        try
+        {
+            var (status, _, length) = await client.GetAsync("/big?kb=16384", closeAfter, CancellationToken.None, keepBody: false);
+            Assert.Equal(200, status);
+            return length;
+        }
+        finally
+        {
+            client.Reset();
+        }
+    }
+}
