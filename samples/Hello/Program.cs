@@ -6,6 +6,13 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.UseBaton();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, HelloJson.Default));
 
+// Lets tests stand in for a successor that hangs while starting (a slow migration, a stuck dependency).
+var startDelay = builder.Configuration.GetValue<int>("Hello:StartDelayMilliseconds");
+if (startDelay > 0)
+{
+    Thread.Sleep(startDelay);
+}
+
 var app = builder.Build();
 var started = DateTimeOffset.UtcNow;
 

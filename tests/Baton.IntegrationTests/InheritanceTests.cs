@@ -1,0 +1,100 @@
+using System.Globalization;
+using Baton.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace Baton.IntegrationTests;
+
+/// <summary>Exactly the listeners and the handshake pipe cross a handover, and bad handover input fails clearly.</summary>
+public sealed class InheritanceTests
+{
+    [Fact]
+    public async Task A_descriptor_leaked_by_the_launching_shell_does_not_reach_the_next_generation()
+    {
+        var marker = Path.GetTempFileName();
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(SampleApp.Hello, shellPrefix: $"exec 9<'{marker}'");
+            Assert.Contains(server.RootPid, PidsHolding(marker, server.KnownPids));
+
+            var next = await server.RestartAsync(server.RootPid);
+            Assert.DoesNotContain(next, PidsHolding(marker, [next]));
+
+            // The adopted listener is close-on-exec again in the successor, so a process it starts does not get it.
+            var listenerInode = ListeningSocketInode(server.Port);
+            var adopted = Directory.EnumerateFiles($"/proc/{next}/fd")
+                .Where(fd => ReadLink(fd) == $"socket:[{listenerInode}]")
+                .ToList();
+            Assert.Single(adopted);
+            Assert.True(IsCloseOnExec(next, Path.GetFileName(adopted[0])), "the adopted listener must be close-on-exec again");
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
+    }
+
+    [Theory]
+    [InlineData("BATON_LISTEN_FDS", "abc", "BATON_LISTEN_FDS: entry 'abc' is not of the form")]
+    [InlineData("BATON_LISTEN_FDS", "57=tcp:127.0.0.1:1", "BATON_LISTEN_FDS: descriptor 57 (tcp:127.0.0.1:1) is not open")]
+    [InlineData("BATON_LISTEN_FDS", "0=tcp:127.0.0.1:1", "is not a whole number of at least 3")]
+    [InlineData("BATON_LISTEN_FDS", "58=http://x", "is not an endpoint of the form")]
+    [InlineData("BATON_READY_FD", "x", "BATON_READY_FD: 'x' is not a whole number")]
+    public async Task Invalid_handover_environment_fails_the_start_naming_the_variable(string variable, string value, string expected)
+    {
+        // Descriptor 5, opened for writing by the shell, stands in for the handshake pipe, so that only the variable
+        // under test is wrong.
+        var environment = new Dictionary<string, string>
+        {
+            ["BATON_LISTEN_FDS"] = string.Empty,
+            ["BATON_READY_FD"] = "5",
+            ["BATON_GENERATION"] = "2",
+        };
+        environment[variable] = value;
+
+        await using var server = await ServerProcess.StartAsync(
+            SampleApp.Hello, shellPrefix: "exec 5>/dev/null", environment: environment, waitUntilServing: false);
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await server.Root.WaitForExitAsync(exit.Token);
+        Assert.NotEqual(0, server.Root.ExitCode);
+        Assert.Contains(expected, server.Log, StringComparison.Ordinal);
+    }
+
+    private static List<int> PidsHolding(string path, IEnumerable<int> pids) =>
+        pids.Where(pid => Directory.Exists($"/proc/{pid}/fd")
+                && Directory.EnumerateFiles($"/proc/{pid}/fd").Any(fd => ReadLink(fd) == path))
+            .ToList();
+
+    private static string? ReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string ListeningSocketInode(int port)
+    {
+        var hexPort = port.ToString("X4", CultureInfo.InvariantCulture);
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields[1].EndsWith(":" + hexPort, StringComparison.Ordinal) && fields[3] == "0A")
+            {
+                return fields[9];
+            }
+        }
+
+        throw new InvalidOperationException($"no listening socket on port {port}");
+    }
+
+    private static bool IsCloseOnExec(int pid, string fd)
+    {
+        var flags = File.ReadLines($"/proc/{pid}/fdinfo/{fd}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
+        var value = Convert.ToInt32(flags["flags:".Length..].Trim(), 8);
+        return (value & 0x80000) != 0;
+    }
+}

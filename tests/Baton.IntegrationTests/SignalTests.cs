@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Baton.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace Baton.IntegrationTests;
+
+/// <summary>SIGTERM/SIGINT drain, SIGUSR2 hammers a drain, SIGUSR1/SIGTSTP are caught and do nothing.</summary>
+public sealed class SignalTests
+{
+    [Theory]
+    [InlineData(Posix.SIGTERM)]
+    [InlineData(Posix.SIGINT)]
+    public async Task Stop_signal_lets_an_in_flight_request_finish_and_exits_0(int signal)
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        var client = new MiniHttpClient(server.BaseAddress);
+        var request = client.GetAsync("/slow?ms=1500", closeAfter: false, CancellationToken.None);
+        await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
+
+        server.Signal(server.RootPid, signal);
+        var (status, body, _) = await request;
+        Assert.Equal(200, status);
+        Assert.Contains($"\"pid\":{server.RootPid}", body, StringComparison.Ordinal);
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await server.Root.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, server.Root.ExitCode);
+        Assert.False(File.Exists(server.PidFile), "a process that stops for good removes its own pid file");
+
+        // Not accepting any more: the port refuses.
+        await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(
+            () => new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Sigusr2_during_a_drain_cuts_a_30_s_request_and_the_process_exits_within_2_s()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+
+        // In a serving process, SIGUSR2 is logged and does nothing.
+        server.Signal(server.RootPid, Posix.SIGUSR2);
+        await server.WaitForLineAsync(l => l.Contains("SIGUSR2 ignored", StringComparison.Ordinal));
+        var (status, _, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
+        Assert.Equal(200, status);
+
+        var client = new MiniHttpClient(server.BaseAddress);
+        var request = client.GetAsync("/slow?ms=30000", closeAfter: false, CancellationToken.None);
+        await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
+        server.Signal(server.RootPid, Posix.SIGTERM);
+        await server.WaitForLineAsync(l => l.Contains("waiting for 1 connection(s)", StringComparison.Ordinal));
+
+        var hammer = Stopwatch.StartNew();
+        server.Signal(server.RootPid, Posix.SIGUSR2);
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await server.Root.WaitForExitAsync(exit.Token);
+        hammer.Stop();
+
+        Assert.True(hammer.Elapsed < TimeSpan.FromSeconds(2), $"exited {hammer.ElapsedMilliseconds} ms after SIGUSR2");
+        await Assert.ThrowsAnyAsync<Exception>(() => request);
+        Assert.Equal(0, server.Root.ExitCode);
+    }
+
+    [Fact]
+    public async Task Sigusr1_and_sigtstp_are_caught_and_change_nothing()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        server.Signal(server.RootPid, Posix.SIGUSR1);
+        server.Signal(server.RootPid, Posix.SIGTSTP);
+        await server.WaitForLineAsync(l => l.Contains("SIGUSR1 received", StringComparison.Ordinal) && l.Contains("no action", StringComparison.Ordinal));
+        await server.WaitForLineAsync(l => l.Contains("SIGTSTP received", StringComparison.Ordinal) && l.Contains("no action", StringComparison.Ordinal));
+
+        // SIGTSTP must not stop the process: it still answers.
+        var (status, body, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
+        Assert.Equal(200, status);
+        Assert.Contains($"\"pid\":{server.RootPid}", body, StringComparison.Ordinal);
+        Assert.Equal([server.RootPid], server.AlivePids());
+    }
+
+    [Fact]
+    public async Task Signals_ignored_at_start_as_under_nohup_still_restart_and_stop()
+    {
+        // nohup ignores SIGHUP; `cmd &` in a non-interactive shell ignores SIGINT. Both are inherited through exec.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, shellPrefix: "trap '' HUP INT");
+        await server.WaitForLineAsync(l => l.Contains("SIGHUP was ignored when process", StringComparison.Ordinal));
+
+        var next = await server.RestartAsync(server.RootPid);
+        await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(20));
+
+        // The successor starts with default dispositions, so SIGINT reaches it too.
+        server.Signal(next, Posix.SIGINT);
+        await server.WaitForExitAsync(next, TimeSpan.FromSeconds(20));
+        Assert.Contains(server.Log.Split('\n'), l => l.Contains($"SIGINT received by process {next}", StringComparison.Ordinal));
+    }
+}
