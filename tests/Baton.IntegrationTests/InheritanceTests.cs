@@ -35,7 +35,7 @@ public sealed class InheritanceTests
 
     [Theory]
     [InlineData("BATON_LISTEN_FDS", "abc", "BATON_LISTEN_FDS: entry 'abc' is not of the form")]
-    [InlineData("BATON_LISTEN_FDS", "57=tcp:127.0.0.1:1", "BATON_LISTEN_FDS: descriptor 57 (tcp:127.0.0.1:1) is not open")]
+    [InlineData("BATON_LISTEN_FDS", "1000=tcp:127.0.0.1:1", "BATON_LISTEN_FDS: descriptor 1000 (tcp:127.0.0.1:1) is not open")]
     [InlineData("BATON_LISTEN_FDS", "0=tcp:127.0.0.1:1", "is not a whole number of at least 3")]
     [InlineData("BATON_LISTEN_FDS", "58=http://x", "is not an endpoint of the form")]
     [InlineData("BATON_READY_FD", "x", "BATON_READY_FD: 'x' is not a whole number")]
