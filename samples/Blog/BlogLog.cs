@@ -1,0 +1,26 @@
+namespace Blog;
+
+/// <summary>Every line the Blog itself logs, one event id per step.</summary>
+internal static partial class BlogLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Database ready: {Provider} at {Location} in {ElapsedMs} ms (process {Pid})")]
+    public static partial void DatabaseReady(ILogger logger, string provider, string location, long elapsedMs, int pid);
+
+    [LoggerMessage(2, LogLevel.Information, "Schema of {Provider} database at {Location} migrated from version {From} to {To}")]
+    public static partial void SchemaMigrated(ILogger logger, string provider, string location, int from, int to);
+
+    [LoggerMessage(3, LogLevel.Information, "Demo user '{Username}' created")]
+    public static partial void DemoUserSeeded(ILogger logger, string username);
+
+    [LoggerMessage(4, LogLevel.Information, "Token issued to '{Username}'")]
+    public static partial void TokenIssued(ILogger logger, string username);
+
+    [LoggerMessage(5, LogLevel.Warning, "Login refused for '{Username}'")]
+    public static partial void LoginRefused(ILogger logger, string username);
+
+    [LoggerMessage(6, LogLevel.Debug, "Token refused on {Path}: {Reason}")]
+    public static partial void TokenRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(7, LogLevel.Error, "Unhandled error on {Method} {Path}")]
+    public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
+}

@@ -1,0 +1,22 @@
+using Baton;
+using Blog;
+using Blog.Api;
+using Blog.Auth;
+using Blog.Endpoints;
+
+// The gin-blog API on Baton: `kill -HUP <pid>` starts a new process that takes over the listening socket (and
+// re-reads appsettings.json), while this one finishes what it is serving.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.UseBaton(baton => baton.PidFile = BlogServices.UnderContentRoot(baton.PidFile, builder.Environment.ContentRootPath));
+builder.AddBlog();
+
+var app = builder.Build();
+app.UseEnvelopeErrors();
+app.MapOpenApi();
+app.MapAuthEndpoints();
+app.MapGroup("/api/v1")
+    .RequireToken()
+    .MapTagEndpoints()
+    .MapArticleEndpoints();
+
+app.Run();
