@@ -24,6 +24,9 @@ internal static partial class Posix
         }
     }
 
+    /// <summary>Sends the signal; false when the process no longer exists (ESRCH).</summary>
+    public static bool TryKill(int pid, int signal) => KillNative(pid, signal) == 0;
+
     /// <summary>Running, and not a zombie waiting for a parent that has gone.</summary>
     public static bool IsAlive(int pid)
     {

@@ -162,6 +162,41 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public int CountLines(Func<string, bool> match) => _lines.Count(match);
 
+    /// <summary>
+    /// Waits until every handover that was started has ended (ready or failed) and every process that handed over has
+    /// exited; returns the number of successful handovers.
+    /// </summary>
+    public async Task<int> WaitUntilSettledAsync(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultWait);
+        while (true)
+        {
+            var started = CountLines(l => l.Contains("starting a new process", StringComparison.Ordinal));
+            var ready = CountLines(l => l.Contains("ready after", StringComparison.Ordinal));
+            var failed = CountLines(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));
+            var exited = CountLines(l => l.Contains(" exiting", StringComparison.Ordinal));
+            if (started == ready + failed && exited == ready && AlivePids().Count == 1)
+            {
+                return ready;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Not settled: {started} started, {ready} ready, {failed} failed, {exited} exited, alive {string.Join(",", AlivePids())}. Log:\n{Log}");
+            }
+
+            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            try
+            {
+                await _newLine.WaitAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Re-check: a process may have exited without a new line.
+            }
+        }
+    }
+
     /// <summary>Sends SIGHUP to the serving process and waits until a new one (generation n+1) serves; returns its pid.</summary>
     public async Task<int> RestartAsync(int servingPid)
     {
