@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: build, unit tests, real-process tests against the JIT build of the samples,
+# then the same Hello tests against a NativeAOT build of samples/Hello. Ends with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+configuration=Release
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+run_tests() {
+  local name=$1; shift
+  echo "== $name"
+  # dotnet test's own exit code is kept; its summary is summed below.
+  set +e
+  "$@" 2>&1 | tee "$results/$name.log"
+  local status=${PIPESTATUS[0]}
+  set -e
+  echo "$status" > "$results/$name.status"
+}
+
+echo "== build"
+dotnet build Baton.slnx -c "$configuration" -warnaserror -nologo -v quiet
+
+for project in tests/*/; do
+  project=${project%/}
+  run_tests "$(basename "$project")" dotnet test "$project" -c "$configuration" --no-build --nologo
+done
+
+echo "== publish samples/Hello with NativeAOT"
+dotnet publish samples/Hello -c "$configuration" -p:PublishAot=true -o artifacts/hello-aot -nologo -v quiet
+BATON_TEST_HELLO_EXE="$PWD/artifacts/hello-aot/Hello" \
+  run_tests "Baton.IntegrationTests.NativeAOT" dotnet test tests/Baton.IntegrationTests -c "$configuration" --no-build --nologo \
+  --filter "FullyQualifiedName!~Blog"
+
+passed=0; failed=0; status=0
+for log in "$results"/*.log; do
+  name=$(basename "$log" .log)
+  line=$(grep -E "(Passed|Failed)!  - Failed: +[0-9]+, Passed: +[0-9]+" "$log" | tail -1 || true)
+  if [ -z "$line" ]; then
+    echo "$name: no test summary (build or runner failure)"; status=1; continue
+  fi
+  f=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line"); p=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")
+  echo "$name: $p passed, $f failed"
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$(cat "$results/$name.status")" = 0 ] || status=1
+done
+echo "$passed passed, $failed failed"
+exit $status

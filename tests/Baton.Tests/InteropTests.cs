@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Baton.Interop;
+using Xunit;
+
+namespace Baton.Tests;
+
+/// <summary>The real system calls, on descriptors these tests own.</summary>
+public sealed class InteropTests
+{
+    [Fact]
+    public void Descriptors_are_classified()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var unbound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var (read, write) = Descriptors.CreatePipe();
+        try
+        {
+            Assert.Equal(DescriptorKind.NotListening, Descriptors.Classify((int)listener.Handle));
+            listener.Listen();
+            Assert.Equal(DescriptorKind.ListeningStreamSocket, Descriptors.Classify((int)listener.Handle));
+            Assert.Equal(DescriptorKind.NotListening, Descriptors.Classify((int)unbound.Handle));
+            Assert.Equal(DescriptorKind.OtherSocket, Descriptors.Classify((int)udp.Handle));
+            Assert.Equal(DescriptorKind.NotASocket, Descriptors.Classify(read));
+            Assert.True(Descriptors.IsWriteOnly(write));
+            Assert.False(Descriptors.IsWriteOnly(read));
+        }
+        finally
+        {
+            Descriptors.Close(read);
+            Descriptors.Close(write);
+        }
+
+        Assert.Equal(DescriptorKind.NotOpen, Descriptors.Classify(read));
+    }
+
+    [Fact]
+    public void Close_on_exec_is_set_and_cleared()
+    {
+        var (read, write) = Descriptors.CreatePipe();
+        try
+        {
+            Assert.True(Descriptors.IsCloseOnExec(read));
+            Descriptors.SetCloseOnExec(read, false);
+            Assert.False(Descriptors.IsCloseOnExec(read));
+            Descriptors.SetCloseOnExec(read, true);
+            Assert.True(Descriptors.IsCloseOnExec(read));
+        }
+        finally
+        {
+            Descriptors.Close(read);
+            Descriptors.Close(write);
+        }
+    }
+
+    [Fact]
+    public void Detaching_a_shared_listener_leaves_it_listening_for_the_other_holder_even_after_an_abortive_dispose()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var endPoint = (IPEndPoint)listener.LocalEndPoint!;
+
+        // The "successor's" copy of the same socket.
+        var shared = Libc.Fcntl((int)listener.Handle, Libc.F_DUPFD_CLOEXEC, 100);
+        Assert.True(shared >= 100);
+        using var successor = new Socket(new SafeSocketHandle(shared, ownsHandle: true));
+
+        // An accept in progress on our copy, as Kestrel always has one: disposing it would unblock the accept with
+        // connect(AF_UNSPEC) and set SO_LINGER {on, 0}, on the socket itself.
+        var pendingAccept = listener.AcceptAsync();
+        Descriptors.DetachShared((int)listener.Handle);
+        listener.Dispose();
+        Assert.ThrowsAny<Exception>(() => pendingAccept.GetAwaiter().GetResult());
+
+        Assert.Equal(DescriptorKind.ListeningStreamSocket, Descriptors.Classify(shared));
+        Assert.False(Descriptors.GetLinger(shared).On);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect(endPoint);
+        using var accepted = successor.Accept();
+        Assert.False(accepted.LingerState!.Enabled);
+    }
+
+    [Fact]
+    public void Clear_linger_turns_off_an_abortive_close()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.LingerState = new LingerOption(true, 0);
+        Assert.True(Descriptors.GetLinger((int)socket.Handle).On);
+        Descriptors.ClearLinger((int)socket.Handle);
+        Assert.False(Descriptors.GetLinger((int)socket.Handle).On);
+    }
+
+    [Fact]
+    public void A_spawned_process_gets_exactly_the_listed_descriptors_renumbered_from_3_and_nothing_else()
+    {
+        // A descriptor without close-on-exec that Process.Start would pass on, and one we do pass.
+        var (leakRead, leakWrite) = Descriptors.CreatePipe();
+        Descriptors.SetCloseOnExec(leakRead, false);
+        var (passRead, passWrite) = Descriptors.CreatePipe();
+        var (outRead, outWrite) = Descriptors.CreatePipe();
+        try
+        {
+            // The child (ls itself, exec'd by the shell with its output on descriptor 4, the second one passed) lists
+            // its own descriptors.
+            var pid = ProcessSpawner.Spawn(new SpawnRequest(
+                "/bin/sh",
+                ["sh", "-c", "exec ls -1 /proc/self/fd >&4"],
+                ["PATH=/usr/bin:/bin"],
+                "/",
+                [passRead, outWrite]));
+            Descriptors.Close(outWrite);
+            outWrite = -1;
+
+            var output = ReadAll(outRead);
+            var exit = WaitForExit(pid);
+            Assert.Equal(0, exit.ExitCode);
+            var descriptors = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Order().ToList();
+
+            // 0-2, the two passed (3, 4) and the one ls opens to read the directory (the lowest free: 5).
+            Assert.Equal([0, 1, 2, 3, 4, 5], descriptors);
+        }
+        finally
+        {
+            foreach (var fd in new[] { leakRead, leakWrite, passRead, passWrite, outRead, outWrite })
+            {
+                if (fd >= 0)
+                {
+                    Descriptors.Close(fd);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void A_signal_ignored_when_spawning_is_back_to_default_in_the_child()
+    {
+        var (outRead, outWrite) = Descriptors.CreatePipe();
+        try
+        {
+            // SigIgn in /proc/self/status is the mask of ignored signals; SIGHUP is bit 0.
+            var pid = ProcessSpawner.Spawn(new SpawnRequest(
+                "/bin/sh",
+                ["sh", "-c", "grep SigIgn /proc/self/status >&3"],
+                ["PATH=/usr/bin:/bin"],
+                "/",
+                [outWrite]));
+            Descriptors.Close(outWrite);
+            outWrite = -1;
+            var line = ReadAll(outRead);
+            Assert.Equal(0, WaitForExit(pid).ExitCode);
+            var mask = Convert.ToUInt64(line.Split(':')[1].Trim(), 16);
+            Assert.Equal(0UL, mask & 1);
+        }
+        finally
+        {
+            Descriptors.Close(outRead);
+            if (outWrite >= 0)
+            {
+                Descriptors.Close(outWrite);
+            }
+        }
+    }
+
+    private static string ReadAll(int fd)
+    {
+        var text = new System.Text.StringBuilder();
+        while (ReadyPipe.Read(fd, TimeSpan.FromSeconds(10)) is { Length: > 0 } bytes)
+        {
+            text.Append(System.Text.Encoding.UTF8.GetString(bytes));
+        }
+
+        return text.ToString();
+    }
+
+    private static ChildExit WaitForExit(int pid)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (ChildProcesses.TryReap(pid) is { } exit)
+            {
+                return exit;
+            }
+
+            Thread.Sleep(5);
+        }
+
+        throw new TimeoutException($"child {pid} did not exit");
+    }
+}

@@ -1,0 +1,66 @@
+using Baton.Hosting;
+using Xunit;
+
+namespace Baton.Tests;
+
+public sealed class PidFileAndOptionsTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("baton-unit-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void The_pid_file_is_replaced_whole_and_leaves_no_temporary_file()
+    {
+        var pidFile = new PidFile(Path.Combine(_directory, "app.pid"));
+        pidFile.Write(100);
+        pidFile.Write(200);
+
+        Assert.Equal("200\n", File.ReadAllText(pidFile.Path));
+        Assert.Equal(["app.pid"], Directory.GetFiles(_directory).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void An_old_process_never_deletes_its_successors_pid_file()
+    {
+        var pidFile = new PidFile(Path.Combine(_directory, "app.pid"));
+        pidFile.Write(200);
+
+        Assert.False(pidFile.DeleteIfOwnedBy(100));
+        Assert.True(File.Exists(pidFile.Path));
+        Assert.True(pidFile.DeleteIfOwnedBy(200));
+        Assert.False(File.Exists(pidFile.Path));
+    }
+
+    [Fact]
+    public void Defaults_are_valid()
+    {
+        var options = new BatonOptions();
+        Assert.True(new BatonOptionsValidator().Validate(null, options).Succeeded);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.ReadyTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(60), options.HammerTime);
+        Assert.Equal(1 << 20, options.MaxHeaderBytes);
+    }
+
+    [Fact]
+    public void Every_bad_value_is_named()
+    {
+        var options = new BatonOptions
+        {
+            ReadyTimeout = TimeSpan.Zero,
+            HammerTime = TimeSpan.FromSeconds(-1),
+            ReadTimeout = TimeSpan.Zero,
+            WriteTimeout = TimeSpan.FromSeconds(-5),
+            MaxHeaderBytes = 0,
+            PidFile = Path.Combine(_directory, "missing", "app.pid"),
+        };
+
+        var result = new BatonOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        foreach (var name in new[] { "Baton:ReadyTimeout", "Baton:HammerTime", "Baton:ReadTimeout", "Baton:WriteTimeout", "Baton:MaxHeaderBytes", "Baton:PidFile" })
+        {
+            Assert.Contains(name, result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+}
