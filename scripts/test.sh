@@ -5,6 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 configuration=Release
+
+# NativeAOT links with clang and zlib from Debian.
+bash scripts/apt-ensure.sh clang-14 zlib1g-dev
+
+# PostgreSQL for the blog's database tests: installed and started on this machine (Debian, as root), the connection
+# string exported as BLOG_TEST_POSTGRES. Skipped when BLOG_TEST_POSTGRES is already set.
+if [ -z "${BLOG_TEST_POSTGRES:-}" ] && [ -f .ci/postgres.sh ]; then
+  eval "$(bash .ci/postgres.sh)"
+fi
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 

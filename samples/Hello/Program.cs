@@ -3,7 +3,13 @@ using Baton;
 
 // The smallest app on Baton: `kill -HUP <pid>` restarts it without dropping a request.
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.UseBaton();
+
+// Hello:PlainKestrel=true runs the same app without Baton: the baseline the benchmarks compare against.
+if (!builder.Configuration.GetValue<bool>("Hello:PlainKestrel"))
+{
+    builder.UseBaton();
+}
+
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, HelloJson.Default));
 
 // Lets tests stand in for a successor that hangs while starting (a slow migration, a stuck dependency).

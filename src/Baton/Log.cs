@@ -28,7 +28,7 @@ internal static partial class Log
     [LoggerMessage(12, LogLevel.Information, "New process {ChildPid} (generation {Generation}) ready after {ElapsedMs} ms; process {Pid} hands over")]
     public static partial void SuccessorReady(ILogger logger, int childPid, int generation, long elapsedMs, int pid);
 
-    [LoggerMessage(13, LogLevel.Error, "HANDOVER FAILED: {Reason}. Process {Pid} keeps serving; fix the cause and send SIGHUP again")]
+    [LoggerMessage(13, LogLevel.Error, "HANDOVER FAILED, process {Pid} keeps serving (fix the cause, then send SIGHUP again): {Reason}")]
     public static partial void HandoverFailed(ILogger logger, int pid, string reason);
 
     [LoggerMessage(14, LogLevel.Warning, "SIGHUP ignored by process {Pid}: it is {State}, a restart needs it Serving")]

@@ -23,8 +23,8 @@ public sealed class FailedHandoverTests
         var original = server.RootPid;
         server.Signal(original, Posix.SIGHUP);
         var failure = await server.WaitForLineAsync(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));
-        Assert.Contains("before it was ready", failure, StringComparison.Ordinal);
-        Assert.Contains($"Process {original} keeps serving", failure, StringComparison.Ordinal);
+        Assert.Contains($"process {original} keeps serving", failure, StringComparison.Ordinal);
+        Assert.Contains("before it was ready: Unhandled exception. System.IO.InvalidDataException: Failed to load configuration from file", failure, StringComparison.Ordinal);
 
         await load.WaitForProgressAsync();
         Assert.Equal(original, server.ReadPidFile());

@@ -36,6 +36,10 @@ internal sealed class FakeSuccessor(int pid) : ISuccessorProcess
 
     public ChildExit? TryReap() => Exit;
 
+    public string? Words { get; set; }
+
+    public string? LastWords() => Words;
+
     public void Dispose() => Disposed = true;
 }
 

@@ -30,3 +30,28 @@ public sealed class HandshakeMessageTests
         Assert.Contains(line, failed.Reason, StringComparison.Ordinal);
     }
 }
+
+public sealed class StandardErrorRelayTests
+{
+    [Fact]
+    public void An_unhandled_exception_is_summarized_with_its_causes_and_without_its_stack()
+    {
+        const string output = """
+            Unhandled exception. System.IO.InvalidDataException: Failed to load configuration from file '/app/appsettings.json'.
+             ---> System.FormatException: Could not parse the JSON file.
+               at Microsoft.Extensions.Configuration.Json.JsonConfigurationFileParser.ParseStream(Stream input)
+               --- End of inner exception stack trace ---
+            """;
+
+        Assert.Equal(
+            "Unhandled exception. System.IO.InvalidDataException: Failed to load configuration from file '/app/appsettings.json'. ---> System.FormatException: Could not parse the JSON file.",
+            Baton.Handover.StandardErrorRelay.Summarize(output));
+    }
+
+    [Fact]
+    public void Otherwise_the_last_line_that_is_not_a_stack_frame_is_kept()
+    {
+        Assert.Equal("fatal: cannot open database", Baton.Handover.StandardErrorRelay.Summarize("starting\nfatal: cannot open database\n   at X.Y()\n"));
+        Assert.Null(Baton.Handover.StandardErrorRelay.Summarize("\n\n"));
+    }
+}

@@ -1,35 +1,64 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 
 namespace Baton.Draining;
 
 /// <summary>
-/// Puts Baton's middleware in front of the app: request counting and <c>Connection: close</c> while draining, then
-/// the request-timeouts middleware that enforces <see cref="BatonOptions.WriteTimeout"/>.
+/// Puts Baton's middleware in front of the app: request counting and <c>Connection: close</c> while draining, then,
+/// when <see cref="BatonOptions.WriteTimeout"/> is set, the request-timeouts middleware that enforces it.
 /// </summary>
-internal sealed class DrainStartupFilter(DrainController drain) : IStartupFilter
+internal sealed class DrainStartupFilter(DrainController drain, IOptions<BatonOptions> options) : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         app.Use(next => context => HandleAsync(context, next));
-        app.UseRequestTimeouts();
+        if (options.Value.WriteTimeout is not null)
+        {
+            app.UseRequestTimeouts();
+        }
+
         next(app);
     };
 
-    private async Task HandleAsync(HttpContext context, RequestDelegate next)
+    // Not async: on the hot path (not draining, the app completes synchronously or not) this adds two interlocked
+    // operations and no state machine.
+    private Task HandleAsync(HttpContext context, RequestDelegate next)
     {
         drain.RequestStarted();
+        if (drain.IsDraining && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)))
+        {
+            // The client learns on this very answer that the connection ends, and opens its next one to the
+            // successor; nothing is closed under a request it is sending.
+            context.Response.Headers.Connection = "close";
+        }
+
+        Task pending;
         try
         {
-            if (drain.IsDraining && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)))
-            {
-                // The client learns on this very answer that the connection ends, and opens its next one to the
-                // successor; nothing is closed under a request it is sending.
-                context.Response.Headers.Connection = "close";
-            }
+            pending = next(context);
+        }
+        catch
+        {
+            drain.RequestEnded();
+            throw;
+        }
 
-            await next(context).ConfigureAwait(false);
+        if (pending.IsCompleted)
+        {
+            drain.RequestEnded();
+            return pending;
+        }
+
+        return AwaitAsync(pending);
+    }
+
+    private async Task AwaitAsync(Task pending)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
         }
         finally
         {

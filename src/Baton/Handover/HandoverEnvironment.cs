@@ -23,7 +23,14 @@ internal static class HandoverEnvironment
     /// <summary>The pid of the process that started this one.</summary>
     public const string ParentVariable = "BATON_PARENT_PID";
 
-    public static readonly IReadOnlyList<string> AllVariables = [ListenersVariable, ReadyVariable, GenerationVariable, ParentVariable];
+    /// <summary>
+    /// The descriptor of the standard error the successor should write to once it serves. Until then its standard error
+    /// goes through the parent, which passes it on and keeps the tail, so that a successor that dies before it can say
+    /// why (a broken appsettings.json throws before any Baton code runs) still has its exception in the parent's log.
+    /// </summary>
+    public const string StandardErrorVariable = "BATON_STDERR_FD";
+
+    public static readonly IReadOnlyList<string> AllVariables = [ListenersVariable, ReadyVariable, GenerationVariable, ParentVariable, StandardErrorVariable];
 
     public static string FormatListeners(IEnumerable<InheritedListener> listeners)
     {
@@ -70,13 +77,24 @@ internal static class HandoverEnvironment
         }
 
         var parentPid = parentText is null ? 0 : ParseNumber(ParentVariable, parentText, minimum: 1);
+        var stderrText = getVariable(StandardErrorVariable);
+        var stderrFd = -1;
+        if (stderrText is not null)
+        {
+            stderrFd = ParseNumber(StandardErrorVariable, stderrText, minimum: 3);
+            if (classify(stderrFd) == DescriptorKind.NotOpen)
+            {
+                throw new BatonStartupException($"{StandardErrorVariable}={stderrText}: descriptor {stderrFd} is not open.");
+            }
+        }
+
         var listeners = ParseListeners(listenersText, classify);
         if (listeners.Any(l => l.Descriptor == readyFd))
         {
             throw new BatonStartupException($"{ReadyVariable}={readyText}: descriptor {readyFd} is also named in {ListenersVariable}.");
         }
 
-        return new InheritedState(listeners, readyFd, generation, parentPid);
+        return new InheritedState(listeners, readyFd, generation, parentPid, stderrFd);
     }
 
     public static IReadOnlyList<InheritedListener> ParseListeners(string text, Func<int, DescriptorKind> classify)
@@ -139,4 +157,4 @@ internal static class HandoverEnvironment
 }
 
 /// <summary>What a successor was handed by its parent.</summary>
-internal sealed record InheritedState(IReadOnlyList<InheritedListener> Listeners, int ReadyDescriptor, int Generation, int ParentPid);
+internal sealed record InheritedState(IReadOnlyList<InheritedListener> Listeners, int ReadyDescriptor, int Generation, int ParentPid, int StandardErrorDescriptor = -1);

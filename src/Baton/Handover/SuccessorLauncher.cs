@@ -14,6 +14,9 @@ internal interface ISuccessorProcess : IDisposable
     void Kill();
 
     ChildExit? TryReap();
+
+    /// <summary>What the successor last wrote to standard error, summarized; null when nothing useful.</summary>
+    string? LastWords();
 }
 
 /// <summary>Starts successors; faked in unit tests.</summary>
@@ -75,7 +78,7 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
                 if (remaining <= TimeSpan.Zero)
                 {
                     var exit = KillAndReap(child);
-                    return new HandoverFailed(child.Pid, $"new process {child.Pid} was not ready within {readyTimeout.TotalSeconds:0.###} s; it was killed ({exit})", time.GetElapsedTime(start));
+                    return new HandoverFailed(child.Pid, $"new process {child.Pid} was not ready within {readyTimeout.TotalSeconds:0.###} s; it was killed ({exit}){LastWords(child)}", time.GetElapsedTime(start));
                 }
 
                 if (cancel.IsCancellationRequested)
@@ -88,7 +91,7 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
                 if (read.IsEndOfFile)
                 {
                     var exit = AwaitExit(child);
-                    return new HandoverFailed(child.Pid, $"new process {child.Pid} {exit} before it was ready", time.GetElapsedTime(start));
+                    return new HandoverFailed(child.Pid, $"new process {child.Pid} {exit} before it was ready{LastWords(child)}", time.GetElapsedTime(start));
                 }
 
                 if (read.Line is null)
@@ -110,6 +113,8 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
             }
         }
     }
+
+    private static string LastWords(ISuccessorProcess child) => child.LastWords() is { } words ? ": " + words : string.Empty;
 
     private ChildExit AwaitExit(ISuccessorProcess child)
     {
@@ -149,13 +154,15 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
 internal sealed class SpawnedSuccessor : ISuccessorProcess
 {
     private readonly int _readFd;
+    private readonly StandardErrorRelay _stderr;
     private readonly StringBuilder _buffer = new();
     private bool _endOfFile;
 
-    private SpawnedSuccessor(int pid, int readFd)
+    private SpawnedSuccessor(int pid, int readFd, StandardErrorRelay stderr)
     {
         Pid = pid;
         _readFd = readFd;
+        _stderr = stderr;
     }
 
     public int Pid { get; }
@@ -163,9 +170,11 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
     public static SpawnedSuccessor Start(SuccessorCommand command, IReadOnlyList<InheritedListener> listeners, int generation)
     {
         var (readFd, writeFd) = Descriptors.CreatePipe();
+        var (stderrReadFd, stderrWriteFd) = Descriptors.CreatePipe();
         try
         {
-            var descriptors = listeners.Select(l => l.Descriptor).Append(writeFd).ToList();
+            // Listeners at 3.., then the handshake pipe, then our own standard error for the successor to return to.
+            var descriptors = listeners.Select(l => l.Descriptor).Append(writeFd).Append(2).ToList();
             var renumbered = listeners
                 .Select((l, i) => l with { Descriptor = ProcessSpawner.FirstInheritedDescriptor + i })
                 .ToList();
@@ -174,19 +183,23 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
                 .Append($"{HandoverEnvironment.ReadyVariable}={InheritedListener.FormatDescriptor(ProcessSpawner.FirstInheritedDescriptor + listeners.Count)}")
                 .Append($"{HandoverEnvironment.GenerationVariable}={InheritedListener.FormatDescriptor(generation)}")
                 .Append($"{HandoverEnvironment.ParentVariable}={InheritedListener.FormatDescriptor(Environment.ProcessId)}")
+                .Append($"{HandoverEnvironment.StandardErrorVariable}={InheritedListener.FormatDescriptor(ProcessSpawner.FirstInheritedDescriptor + listeners.Count + 1)}")
                 .ToList();
-            var pid = ProcessSpawner.Spawn(new SpawnRequest(command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors));
-            return new SpawnedSuccessor(pid, readFd);
+            var pid = ProcessSpawner.Spawn(new SpawnRequest(
+                command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors, StandardError: stderrWriteFd));
+            return new SpawnedSuccessor(pid, readFd, new StandardErrorRelay(stderrReadFd));
         }
         catch
         {
             Descriptors.Close(readFd);
+            Descriptors.Close(stderrReadFd);
             throw;
         }
         finally
         {
-            // Only the child may hold the write end, so that its death shows here as end of file.
+            // Only the child may hold the write ends, so that its death shows here as end of file.
             Descriptors.Close(writeFd);
+            Descriptors.Close(stderrWriteFd);
         }
     }
 
@@ -222,7 +235,15 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 
     public ChildExit? TryReap() => ChildProcesses.TryReap(Pid);
 
-    public void Dispose() => Descriptors.Close(_readFd);
+    public string? LastWords() => _stderr.Summarize(TimeSpan.FromSeconds(1));
+
+    public void Dispose()
+    {
+        Descriptors.Close(_readFd);
+
+        // A successor that took over switched to the real stderr just before "ready": the relay sees end of file.
+        _stderr.Dispose();
+    }
 
     private string? TakeLine()
     {

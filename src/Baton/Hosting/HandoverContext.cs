@@ -10,15 +10,20 @@ namespace Baton.Hosting;
 internal sealed class HandoverContext
 {
     private int _readyDescriptor;
+    private int _standardErrorDescriptor;
 
     public HandoverContext(SuccessorCommand command, InheritedState? inherited)
     {
         Command = command;
         Inherited = inherited;
         _readyDescriptor = inherited?.ReadyDescriptor ?? -1;
-        if (_readyDescriptor >= 0)
+        _standardErrorDescriptor = inherited?.StandardErrorDescriptor ?? -1;
+        foreach (var fd in new[] { _readyDescriptor, _standardErrorDescriptor })
         {
-            Descriptors.SetCloseOnExec(_readyDescriptor, true);
+            if (fd >= 0)
+            {
+                Descriptors.SetCloseOnExec(fd, true);
+            }
         }
     }
 
@@ -28,8 +33,20 @@ internal sealed class HandoverContext
 
     public int Generation => Inherited?.Generation ?? 1;
 
-    /// <summary>Tells the parent this process serves, then closes the pipe. Only the first call writes.</summary>
-    public void ReportReady(int pid) => Send(HandshakeMessage.Ready(pid, Generation));
+    /// <summary>
+    /// Tells the parent this process serves, then closes the pipe. Only the first call writes. From here on standard
+    /// error is the real one again, not the parent's relay: the parent is about to exit.
+    /// </summary>
+    public void ReportReady(int pid)
+    {
+        var stderr = Interlocked.Exchange(ref _standardErrorDescriptor, -1);
+        if (stderr >= 0)
+        {
+            Descriptors.MoveTo(stderr, 2);
+        }
+
+        Send(HandshakeMessage.Ready(pid, Generation));
+    }
 
     /// <summary>Tells the parent why this process will not serve; the parent logs it and keeps serving.</summary>
     public void ReportFailure(string reason) => Send(HandshakeMessage.Failed(reason));

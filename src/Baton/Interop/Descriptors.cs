@@ -125,6 +125,17 @@ internal static unsafe class Descriptors
 
     public static void Close(int fd) => _ = Libc.Close(fd);
 
+    /// <summary>Points <paramref name="target"/> at what <paramref name="source"/> is, then closes <paramref name="source"/>.</summary>
+    public static void MoveTo(int source, int target)
+    {
+        if (Libc.Dup2(source, target) == -1)
+        {
+            throw PosixException.FromLastError($"dup2({source}, {target})");
+        }
+
+        _ = Libc.Close(source);
+    }
+
     public static (int ReadFd, int WriteFd) CreatePipe()
     {
         int* fds = stackalloc int[2];

@@ -9,12 +9,14 @@ namespace Baton.Interop;
 /// <param name="Environment">"NAME=value" entries.</param>
 /// <param name="WorkingDirectory">Directory the new process starts in.</param>
 /// <param name="InheritedDescriptors">Descriptors of this process that the new one receives as 3, 4, 5... in order.</param>
+/// <param name="StandardError">A descriptor to give the new process as its standard error; null: ours.</param>
 internal sealed record SpawnRequest(
     string ExecutablePath,
     IReadOnlyList<string> Arguments,
     IReadOnlyList<string> Environment,
     string WorkingDirectory,
-    IReadOnlyList<int> InheritedDescriptors);
+    IReadOnlyList<int> InheritedDescriptors,
+    int? StandardError = null);
 
 /// <summary>
 /// Starts a process with posix_spawn and an exact descriptor list: stdin/stdout/stderr, then the given descriptors
@@ -44,7 +46,7 @@ internal static unsafe class ProcessSpawner
         using var strings = new NativeStrings();
         try
         {
-            foreach (var fd in request.InheritedDescriptors)
+            foreach (var fd in request.StandardError is { } standardError ? request.InheritedDescriptors.Append(standardError) : request.InheritedDescriptors)
             {
                 var copy = Libc.Fcntl(fd, Libc.F_DUPFD_CLOEXEC, firstFree);
                 if (copy == -1)
@@ -61,6 +63,11 @@ internal static unsafe class ProcessSpawner
             {
                 // dup2 onto a different number clears close-on-exec on the target, which is what hands it on.
                 Check(Libc.SpawnFileActionsAddDup2(fileActions, staged[i], FirstInheritedDescriptor + i), "posix_spawn_file_actions_adddup2");
+            }
+
+            if (request.StandardError is not null)
+            {
+                Check(Libc.SpawnFileActionsAddDup2(fileActions, staged[count], 2), "posix_spawn_file_actions_adddup2");
             }
 
             Check(Libc.SpawnFileActionsAddCloseFrom(fileActions, firstFree), "posix_spawn_file_actions_addclosefrom_np");
