@@ -8,7 +8,7 @@ using Xunit;
 namespace Blog.Tests;
 
 /// <summary>
-/// The built Blog started as a real process (`dotnet Blog.dll`) in the Production environment, from a private content
+/// The built Blog started as a real process (`dotnet Blog.dll`, or BLOG_TEST_EXE) in the Production environment, from a private content
 /// root (its own appsettings.json and data/blog.db), on 127.0.0.1 with a port the kernel picks, read back from the
 /// log. Disposal kills it by pid, whatever happened.
 /// </summary>
@@ -136,19 +136,26 @@ internal sealed partial class BlogProcess : IAsyncDisposable
 
     private static BlogProcess Launch(IReadOnlyDictionary<string, string?>? environment, string[] arguments)
     {
-        var build = BuildDirectory();
+        // BLOG_TEST_EXE runs the same tests against another build, e.g. the NativeAOT one from dotnet publish -p:PublishAot=true.
+        var native = Environment.GetEnvironmentVariable("BLOG_TEST_EXE");
+        var build = string.IsNullOrEmpty(native) ? BuildDirectory() : Path.GetDirectoryName(Path.GetFullPath(native))!;
         var contentRoot = Directory.CreateTempSubdirectory("blog-http-").FullName;
         File.Copy(Path.Combine(build, "appsettings.json"), Path.Combine(contentRoot, "appsettings.json"));
         File.Copy(Path.Combine(build, "appsettings.Development.json"), Path.Combine(contentRoot, "appsettings.Development.json"));
 
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(string.IsNullOrEmpty(native) ? "dotnet" : Path.GetFullPath(native))
         {
             WorkingDirectory = contentRoot,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in (string[])[Path.Combine(build, "Blog.dll"), "--contentRoot", contentRoot, "--urls", "http://127.0.0.1:0", .. arguments])
+        if (string.IsNullOrEmpty(native))
+        {
+            start.ArgumentList.Add(Path.Combine(build, "Blog.dll"));
+        }
+
+        foreach (var argument in (string[])["--contentRoot", contentRoot, "--urls", "http://127.0.0.1:0", .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
