@@ -33,6 +33,48 @@ public sealed class InheritanceTests
         }
     }
 
+    [Fact]
+    public async Task A_unix_socket_listener_is_handed_over_with_its_path()
+    {
+        var socketPath = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.sock");
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(SampleApp.Hello, ["--urls", $"http://unix:{socketPath};http://127.0.0.1:0"]);
+            Assert.Contains(server.RootPid, await PidsAnsweringOnAsync(socketPath, 1));
+
+            var next = await server.RestartAsync(server.RootPid);
+            await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(20));
+            Assert.Contains(server.Log.Split('\n'), l => l.Contains($"Process {next} adopted inherited listener unix:{socketPath}", StringComparison.Ordinal));
+            Assert.Equal([next], await PidsAnsweringOnAsync(socketPath, 5));
+        }
+        finally
+        {
+            File.Delete(socketPath);
+        }
+    }
+
+    private static async Task<List<int>> PidsAnsweringOnAsync(string socketPath, int requests)
+    {
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancel) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath), cancel);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var client = new HttpClient(handler);
+        var pids = new List<int>();
+        for (var i = 0; i < requests; i++)
+        {
+            var body = await client.GetStringAsync(new Uri("http://localhost/"));
+            pids.Add(int.Parse(System.Text.RegularExpressions.Regex.Match(body, "\"pid\":(\\d+)").Groups[1].Value, CultureInfo.InvariantCulture));
+        }
+
+        return pids.Distinct().ToList();
+    }
+
     [Theory]
     [InlineData("BATON_LISTEN_FDS", "abc", "BATON_LISTEN_FDS: entry 'abc' is not of the form")]
     [InlineData("BATON_LISTEN_FDS", "1000=tcp:127.0.0.1:1", "BATON_LISTEN_FDS: descriptor 1000 (tcp:127.0.0.1:1) is not open")]
