@@ -33,6 +33,15 @@ app.MapGet("/slow", async (int? ms, HttpContext context, ILogger<HelloReply> log
     return new HelloReply(Environment.ProcessId, started);
 });
 
+// Waits without honouring the client going away: a handler a hammer cannot cancel.
+app.MapGet("/stubborn", (int? ms, ILogger<HelloReply> logger) =>
+{
+    var wait = Math.Clamp(ms ?? 1000, 0, 600_000);
+    HelloLog.SlowRequestStarted(logger, wait, Environment.ProcessId);
+    Thread.Sleep(wait);
+    return new HelloReply(Environment.ProcessId, started);
+});
+
 // A large body, for checking that a response in flight over a handover arrives whole.
 app.MapGet("/big", async (int? kb, HttpContext context) =>
 {

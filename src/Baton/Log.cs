@@ -73,6 +73,9 @@ internal static partial class Log
     [LoggerMessage(43, LogLevel.Warning, "{Signal} was ignored when process {Pid} started (nohup or a background job); Baton restored it so it can act on it")]
     public static partial void SignalRestored(ILogger logger, int pid, string signal);
 
+    [LoggerMessage(44, LogLevel.Warning, "Process {Pid} still running {GraceMs} ms after the hammer (a handler ignores its aborted request): exiting now")]
+    public static partial void HammerExit(ILogger logger, int pid, long graceMs);
+
     [LoggerMessage(50, LogLevel.Error, "Process {Pid} could not write pid file {Path}: {Message}")]
     public static partial void PidFileFailed(ILogger logger, int pid, string path, string message);
 

@@ -35,16 +35,30 @@ public sealed class SignalTests
     [Fact]
     public async Task Sigusr2_during_a_drain_cuts_a_30_s_request_and_the_process_exits_within_2_s()
     {
+        await HammerCutsRequestAsync("/slow?ms=30000", checkServingNoOp: true);
+    }
+
+    [Fact]
+    public async Task Sigusr2_ends_the_process_within_2_s_even_when_a_handler_ignores_cancellation()
+    {
+        await HammerCutsRequestAsync("/stubborn?ms=30000", checkServingNoOp: false);
+    }
+
+    private static async Task HammerCutsRequestAsync(string path, bool checkServingNoOp)
+    {
         await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
 
-        // In a serving process, SIGUSR2 is logged and does nothing.
-        server.Signal(server.RootPid, Posix.SIGUSR2);
-        await server.WaitForLineAsync(l => l.Contains("SIGUSR2 ignored", StringComparison.Ordinal));
-        var (status, _, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
-        Assert.Equal(200, status);
+        if (checkServingNoOp)
+        {
+            // In a serving process, SIGUSR2 is logged and does nothing.
+            server.Signal(server.RootPid, Posix.SIGUSR2);
+            await server.WaitForLineAsync(l => l.Contains("SIGUSR2 ignored", StringComparison.Ordinal));
+            var (status, _, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
+            Assert.Equal(200, status);
+        }
 
         var client = new MiniHttpClient(server.BaseAddress);
-        var request = client.GetAsync("/slow?ms=30000", closeAfter: false, CancellationToken.None);
+        var request = client.GetAsync(path, closeAfter: false, CancellationToken.None);
         await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
         server.Signal(server.RootPid, Posix.SIGTERM);
         await server.WaitForLineAsync(l => l.Contains("waiting for 1 connection(s)", StringComparison.Ordinal));

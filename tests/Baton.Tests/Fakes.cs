@@ -109,7 +109,7 @@ internal sealed class FakeServer : IServerControl
 
     public void FinishDrain() => _drainResult.TrySetResult(DrainResult.Drained);
 
-    public void Exit(bool deletePidFile)
+    public void Exit(bool deletePidFile, bool hammered)
     {
         lock (Calls)
         {

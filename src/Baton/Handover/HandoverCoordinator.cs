@@ -23,7 +23,8 @@ internal interface IServerControl
 
     int OpenConnections { get; }
 
-    void Exit(bool deletePidFile);
+    /// <summary>Asks the host to stop. After a hammer, the process ends shortly even if the host does not.</summary>
+    void Exit(bool deletePidFile, bool hammered);
 }
 
 /// <summary>
@@ -116,7 +117,7 @@ internal sealed class HandoverCoordinator
                 case BatonState.Starting:
                     Log.StopRequested(_logger, Environment.ProcessId, signal);
                     _state = BatonState.Exited;
-                    _server.Exit(deletePidFile: false);
+                    _server.Exit(deletePidFile: false, hammered: false);
                     _exited.TrySetResult();
                     return;
                 case BatonState.Serving:
@@ -192,6 +193,7 @@ internal sealed class HandoverCoordinator
 
     private async Task DrainAndExitAsync(bool handedOver)
     {
+        var hammered = false;
         try
         {
             await _server.StopAcceptingAsync(handedOver).ConfigureAwait(false);
@@ -199,6 +201,7 @@ internal sealed class HandoverCoordinator
             var start = _time.GetTimestamp();
             Log.WaitingForConnections(_logger, Environment.ProcessId, _server.OpenConnections);
             var result = await _server.DrainAsync(_hammer.Token).ConfigureAwait(false);
+            hammered = result is Draining.DrainResult.Hammered or Draining.DrainResult.HammerTimeElapsed;
             Log.Drained(_logger, Environment.ProcessId, result, (long)_time.GetElapsedTime(start).TotalMilliseconds, _server.OpenConnections);
         }
         finally
@@ -209,7 +212,7 @@ internal sealed class HandoverCoordinator
             }
 
             Log.Exiting(_logger, Environment.ProcessId);
-            _server.Exit(deletePidFile: !handedOver);
+            _server.Exit(deletePidFile: !handedOver, hammered);
             _exited.TrySetResult();
         }
     }

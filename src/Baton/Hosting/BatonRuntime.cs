@@ -23,6 +23,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
     private readonly IServer _server;
     private readonly ILogger _logger;
     private readonly BatonOptions _options;
+    private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
+
     private readonly PidFile? _pidFile;
 
     public BatonRuntime(
@@ -72,7 +74,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
     public Task<DrainResult> DrainAsync(CancellationToken hammer) =>
         _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer);
 
-    public void Exit(bool deletePidFile)
+    public void Exit(bool deletePidFile, bool hammered)
     {
         if (deletePidFile)
         {
@@ -80,6 +82,17 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
         }
 
         _lifetime.StopApplication();
+        if (hammered)
+        {
+            // Hammer means now: a request handler that ignores its aborted connection must not hold the process
+            // for the host's whole shutdown timeout.
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(HammerExitGrace).ConfigureAwait(false);
+                Log.HammerExit(_logger, Environment.ProcessId, (long)HammerExitGrace.TotalMilliseconds);
+                Environment.Exit(0);
+            });
+        }
     }
 
     private void Announce()
