@@ -84,7 +84,7 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
         Assert.Equal(next, server.ReadPidFile());
     }
 
-    private static async Task CreatesSurviveRestartsAsync(ServerProcess server)
+    private async Task CreatesSurviveRestartsAsync(ServerProcess server)
     {
         using var client = await BlogClient.LoginAsync(server.BaseAddress);
         var (_, before) = await client.ListTagsAsync();
@@ -111,6 +111,7 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
         }
 
         var result = await load.StopAsync();
+        output.WriteLine($"{result} across {Restarts} handovers; generations {string.Join(", ", generations)}");
         Assert.True(result.Failed == 0, result.ToString());
         foreach (var old in generations.SkipLast(1))
         {
