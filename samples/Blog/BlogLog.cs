@@ -20,7 +20,4 @@ internal static partial class BlogLog
 
     [LoggerMessage(6, LogLevel.Debug, "Token refused on {Path}: {Reason}")]
     public static partial void TokenRefused(ILogger logger, string path, string reason);
-
-    [LoggerMessage(7, LogLevel.Error, "Unhandled error on {Method} {Path}")]
-    public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
 }

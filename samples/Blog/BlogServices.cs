@@ -43,6 +43,14 @@ internal static class BlogServices
                 BearerFormat = "JWT",
             };
             return Task.CompletedTask;
+        }).AddOperationTransformer(static (operation, context, _) =>
+        {
+            if (context.Description.RelativePath?.StartsWith("api/v1/", StringComparison.Ordinal) == true)
+            {
+                operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", context.Document)] = [] }];
+            }
+
+            return Task.CompletedTask;
         }));
         return builder;
     }

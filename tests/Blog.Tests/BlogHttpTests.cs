@@ -223,6 +223,8 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
         }
 
         Assert.True(json.GetProperty("components").GetProperty("securitySchemes").TryGetProperty("bearer", out _));
+        Assert.True(paths.GetProperty("/api/v1/tags").GetProperty("get").TryGetProperty("security", out _), "API operations name the bearer scheme");
+        Assert.False(paths.GetProperty("/auth").GetProperty("post").TryGetProperty("security", out _), "/auth needs no token");
     }
 
     /// <summary>Sends raw bytes (the send may be cut short when the server answers early) and reads the reply.</summary>

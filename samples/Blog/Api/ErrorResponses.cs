@@ -25,8 +25,7 @@ internal static class ErrorResponses
             return ApiResults.WriteAsync(context, bad.StatusCode, ApiCodes.ForStatus(bad.StatusCode));
         }
 
-        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ErrorResponses).FullName!);
-        BlogLog.UnhandledError(logger, exception ?? new InvalidOperationException("unknown error"), context.Request.Method, context.Request.Path);
+        // The exception handler middleware has logged the exception already.
         return ApiResults.WriteAsync(context, StatusCodes.Status500InternalServerError, ApiCode.Error);
     }
 }

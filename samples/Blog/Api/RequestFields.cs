@@ -133,3 +133,26 @@ internal sealed class RequestFields
 
     private static Dictionary<string, string> Errors(string field, string message) => new(StringComparer.Ordinal) { [field] = message };
 }
+
+/// <summary>A write request read and checked: the parsed fields and route id, or the response that says why not.</summary>
+internal readonly record struct Bound<T>(T? Value, long Id, IResult? Failure)
+    where T : class
+{
+    /// <summary>
+    /// Reads the body (form or JSON), checks the route <paramref name="id"/> when there is one, and parses the fields;
+    /// every problem found is reported at once.
+    /// </summary>
+    public static async Task<Bound<T>> ReadAsync(HttpContext context, Func<RequestFields, FieldValidator, T?> parse, string? id = null)
+    {
+        var (fields, failure) = await RequestFields.ReadAsync(context.Request, context.RequestAborted);
+        if (failure is not null)
+        {
+            return new Bound<T>(null, 0, failure);
+        }
+
+        var v = new FieldValidator();
+        var parsedId = id is null ? 0 : v.Id("id", id, required: true) ?? 0;
+        var value = parse(fields!, v);
+        return v.IsValid && value is not null ? new Bound<T>(value, parsedId, null) : new Bound<T>(null, 0, v.Failure());
+    }
+}

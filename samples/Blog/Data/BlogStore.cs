@@ -28,22 +28,11 @@ internal sealed class BlogStore(BlogDatabase database, TimeProvider time)
     public async Task<Page<Tag>> ListTagsAsync(TagQuery query, int pageSize, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var where = new StringBuilder(" WHERE deleted_on = 0");
         await using var count = Sql.Command(connection, "");
         await using var list = Sql.Command(connection, "");
-        if (query.Name is not null)
-        {
-            where.Append(" AND name = @name");
-            count.With("@name", query.Name);
-            list.With("@name", query.Name);
-        }
-
-        if (query.State is { } state)
-        {
-            where.Append(" AND state = @state");
-            count.With("@state", state);
-            list.With("@state", state);
-        }
+        var where = new Filter("deleted_on = 0", count, list)
+            .And("name = @name", "@name", query.Name)
+            .And("state = @state", "@state", query.State);
 
         count.CommandText = "SELECT COUNT(*) FROM blog_tag" + where;
         list.CommandText = $"SELECT {TagColumns} FROM blog_tag{where} ORDER BY id LIMIT @limit OFFSET @offset";
@@ -122,22 +111,11 @@ internal sealed class BlogStore(BlogDatabase database, TimeProvider time)
     public async Task<Page<Article>> ListArticlesAsync(ArticleQuery query, int pageSize, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var where = new StringBuilder(" WHERE a.deleted_on = 0");
         await using var count = Sql.Command(connection, "");
         await using var list = Sql.Command(connection, "");
-        if (query.State is { } state)
-        {
-            where.Append(" AND a.state = @state");
-            count.With("@state", state);
-            list.With("@state", state);
-        }
-
-        if (query.TagId is { } tagId)
-        {
-            where.Append(" AND a.tag_id = @tag_id");
-            count.With("@tag_id", tagId);
-            list.With("@tag_id", tagId);
-        }
+        var where = new Filter("a.deleted_on = 0", count, list)
+            .And("a.state = @state", "@state", query.State)
+            .And("a.tag_id = @tag_id", "@tag_id", query.TagId);
 
         count.CommandText = "SELECT COUNT(*) FROM blog_article a" + where;
         list.CommandText = $"{ArticleSelect}{where} ORDER BY a.id LIMIT @limit OFFSET @offset";
@@ -276,6 +254,28 @@ internal sealed class BlogStore(BlogDatabase database, TimeProvider time)
             set.Append(", ").Append(column).Append(" = ").Append(parameter);
             command.With(parameter, value);
         }
+    }
+
+    /// <summary>A WHERE clause of the filters a query has, with their parameters on every command that uses it.</summary>
+    private sealed class Filter(string always, params DbCommand[] commands)
+    {
+        private readonly StringBuilder where = new StringBuilder(" WHERE ").Append(always);
+
+        public Filter And(string condition, string parameter, object? value)
+        {
+            if (value is not null)
+            {
+                where.Append(" AND ").Append(condition);
+                foreach (var command in commands)
+                {
+                    command.With(parameter, value);
+                }
+            }
+
+            return this;
+        }
+
+        public override string ToString() => where.ToString();
     }
 
     private static Tag? ReadTag(DbDataReader reader, int first) =>

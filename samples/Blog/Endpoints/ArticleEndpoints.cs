@@ -14,30 +14,21 @@ internal static class ArticleEndpoints
         var articles = api.MapGroup("/articles").WithTags("articles");
         articles.MapGet("", List)
             .WithSummary("List articles that are not deleted, by state and tag, one page of App:PageSize at a time.")
-            .Produces<Envelope<Page<Article>>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest);
+            .Answers<Page<Article>>();
         articles.MapGet("/{id}", Get)
             .WithSummary("One article with its tag.")
-            .Produces<Envelope<Article>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status404NotFound);
+            .Answers<Article>(StatusCodes.Status404NotFound);
         articles.MapPost("", Create)
             .WithSummary("Create an article under an existing tag.")
-            .Accepts<ArticleCreate>(ContentTypes.Json, ContentTypes.Form, ContentTypes.Multipart)
-            .Produces<Envelope<Article>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status404NotFound);
+            .AcceptsFormOrJson<ArticleCreate>()
+            .Answers<Article>(StatusCodes.Status404NotFound);
         articles.MapPut("/{id}", Update)
             .WithSummary("Edit an article; modified_by is required, other fields keep their value when absent.")
-            .Accepts<ArticleUpdate>(ContentTypes.Json, ContentTypes.Form, ContentTypes.Multipart)
-            .Produces<Envelope<Article>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status404NotFound);
+            .AcceptsFormOrJson<ArticleUpdate>()
+            .Answers<Article>(StatusCodes.Status404NotFound);
         articles.MapDelete("/{id}", Delete)
             .WithSummary("Delete an article (soft: it gets deleted_on and disappears from reads).")
-            .Produces<Envelope<EmptyData>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status404NotFound);
+            .Answers<EmptyData>(StatusCodes.Status404NotFound);
         return api;
     }
 
@@ -47,12 +38,7 @@ internal static class ArticleEndpoints
     {
         var v = new FieldValidator();
         var query = ArticleQuery.Parse(state, tagId, page, v);
-        if (query is null)
-        {
-            return v.Failure();
-        }
-
-        return ApiResults.Ok(await store.ListArticlesAsync(query, options.Value.PageSize, cancellationToken));
+        return query is null ? v.Failure() : ApiResults.Ok(await store.ListArticlesAsync(query, options.Value.PageSize, cancellationToken));
     }
 
     public static async Task<IResult> Get(string id, BlogStore store, CancellationToken cancellationToken)
@@ -70,40 +56,25 @@ internal static class ArticleEndpoints
 
     public static async Task<IResult> Create(HttpContext context, BlogStore store)
     {
-        var (fields, failure) = await RequestFields.ReadAsync(context.Request, context.RequestAborted);
-        if (failure is not null)
+        var request = await Bound<ArticleCreate>.ReadAsync(context, ArticleCreate.Parse);
+        if (request.Failure is not null)
         {
-            return failure;
+            return request.Failure;
         }
 
-        var v = new FieldValidator();
-        var create = ArticleCreate.Parse(fields!, v);
-        if (create is null)
-        {
-            return v.Failure();
-        }
-
-        var article = await store.CreateArticleAsync(create, context.RequestAborted);
+        var article = await store.CreateArticleAsync(request.Value!, context.RequestAborted);
         return article is null ? ApiResults.NotFound(ApiCode.TagNotFound) : ApiResults.Ok(article);
     }
 
     public static async Task<IResult> Update(string id, HttpContext context, BlogStore store)
     {
-        var (fields, failure) = await RequestFields.ReadAsync(context.Request, context.RequestAborted);
-        if (failure is not null)
+        var request = await Bound<ArticleUpdate>.ReadAsync(context, ArticleUpdate.Parse, id);
+        if (request.Failure is not null)
         {
-            return failure;
+            return request.Failure;
         }
 
-        var v = new FieldValidator();
-        var articleId = v.Id("id", id, required: true);
-        var update = ArticleUpdate.Parse(fields!, v);
-        if (update is null || articleId is null)
-        {
-            return v.Failure();
-        }
-
-        var (outcome, article) = await store.UpdateArticleAsync(articleId.Value, update, context.RequestAborted);
+        var (outcome, article) = await store.UpdateArticleAsync(request.Id, request.Value!, context.RequestAborted);
         return outcome switch
         {
             WriteOutcome.Done when article is not null => ApiResults.Ok(article),
@@ -116,11 +87,8 @@ internal static class ArticleEndpoints
     {
         var v = new FieldValidator();
         var articleId = v.Id("id", id, required: true);
-        if (articleId is null)
-        {
-            return v.Failure();
-        }
-
-        return await store.DeleteArticleAsync(articleId.Value, cancellationToken) ? ApiResults.Ok() : ApiResults.NotFound(ApiCode.ArticleNotFound);
+        return articleId is null
+            ? v.Failure()
+            : await store.DeleteArticleAsync(articleId.Value, cancellationToken) ? ApiResults.Ok() : ApiResults.NotFound(ApiCode.ArticleNotFound);
     }
 }

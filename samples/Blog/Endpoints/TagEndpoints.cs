@@ -14,26 +14,18 @@ internal static class TagEndpoints
         var tags = api.MapGroup("/tags").WithTags("tags");
         tags.MapGet("", List)
             .WithSummary("List tags that are not deleted, by name and state, one page of App:PageSize at a time.")
-            .Produces<Envelope<Page<Tag>>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest);
+            .Answers<Page<Tag>>();
         tags.MapPost("", Create)
             .WithSummary("Create a tag; its name must be unused.")
-            .Accepts<TagCreate>(ContentTypes.Json, ContentTypes.Form, ContentTypes.Multipart)
-            .Produces<Envelope<Tag>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status409Conflict);
+            .AcceptsFormOrJson<TagCreate>()
+            .Answers<Tag>(StatusCodes.Status409Conflict);
         tags.MapPut("/{id}", Update)
             .WithSummary("Edit a tag: name, state; modified_by is required.")
-            .Accepts<TagUpdate>(ContentTypes.Json, ContentTypes.Form, ContentTypes.Multipart)
-            .Produces<Envelope<Tag>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status404NotFound)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status409Conflict);
+            .AcceptsFormOrJson<TagUpdate>()
+            .Answers<Tag>(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         tags.MapDelete("/{id}", Delete)
             .WithSummary("Delete a tag (soft: it gets deleted_on and disappears from reads).")
-            .Produces<Envelope<EmptyData>>()
-            .Produces<Envelope<ErrorData>>(StatusCodes.Status400BadRequest)
-            .Produces<Envelope<EmptyData>>(StatusCodes.Status404NotFound);
+            .Answers<EmptyData>(StatusCodes.Status404NotFound);
         return api;
     }
 
@@ -43,50 +35,30 @@ internal static class TagEndpoints
     {
         var v = new FieldValidator();
         var query = TagQuery.Parse(name, state, page, v);
-        if (query is null)
-        {
-            return v.Failure();
-        }
-
-        return ApiResults.Ok(await store.ListTagsAsync(query, options.Value.PageSize, cancellationToken));
+        return query is null ? v.Failure() : ApiResults.Ok(await store.ListTagsAsync(query, options.Value.PageSize, cancellationToken));
     }
 
     public static async Task<IResult> Create(HttpContext context, BlogStore store)
     {
-        var (fields, failure) = await RequestFields.ReadAsync(context.Request, context.RequestAborted);
-        if (failure is not null)
+        var request = await Bound<TagCreate>.ReadAsync(context, TagCreate.Parse);
+        if (request.Failure is not null)
         {
-            return failure;
+            return request.Failure;
         }
 
-        var v = new FieldValidator();
-        var create = TagCreate.Parse(fields!, v);
-        if (create is null)
-        {
-            return v.Failure();
-        }
-
-        var tag = await store.CreateTagAsync(create, context.RequestAborted);
+        var tag = await store.CreateTagAsync(request.Value!, context.RequestAborted);
         return tag is null ? ApiResults.Fail(StatusCodes.Status409Conflict, ApiCode.TagExists) : ApiResults.Ok(tag);
     }
 
     public static async Task<IResult> Update(string id, HttpContext context, BlogStore store)
     {
-        var (fields, failure) = await RequestFields.ReadAsync(context.Request, context.RequestAborted);
-        if (failure is not null)
+        var request = await Bound<TagUpdate>.ReadAsync(context, TagUpdate.Parse, id);
+        if (request.Failure is not null)
         {
-            return failure;
+            return request.Failure;
         }
 
-        var v = new FieldValidator();
-        var tagId = v.Id("id", id, required: true);
-        var update = TagUpdate.Parse(fields!, v);
-        if (update is null || tagId is null)
-        {
-            return v.Failure();
-        }
-
-        var (outcome, tag) = await store.UpdateTagAsync(tagId.Value, update, context.RequestAborted);
+        var (outcome, tag) = await store.UpdateTagAsync(request.Id, request.Value!, context.RequestAborted);
         return outcome switch
         {
             WriteOutcome.Done => ApiResults.Ok(tag!),
@@ -99,11 +71,8 @@ internal static class TagEndpoints
     {
         var v = new FieldValidator();
         var tagId = v.Id("id", id, required: true);
-        if (tagId is null)
-        {
-            return v.Failure();
-        }
-
-        return await store.DeleteTagAsync(tagId.Value, cancellationToken) ? ApiResults.Ok() : ApiResults.NotFound(ApiCode.TagNotFound);
+        return tagId is null
+            ? v.Failure()
+            : await store.DeleteTagAsync(tagId.Value, cancellationToken) ? ApiResults.Ok() : ApiResults.NotFound(ApiCode.TagNotFound);
     }
 }
