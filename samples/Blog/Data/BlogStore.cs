@@ -35,18 +35,8 @@ internal sealed class BlogStore(BlogDatabase database, TimeProvider time)
             .And("state = @state", "@state", query.State);
 
         count.CommandText = "SELECT COUNT(*) FROM blog_tag" + where;
-        list.CommandText = $"SELECT {TagColumns} FROM blog_tag{where} ORDER BY id LIMIT @limit OFFSET @offset";
-        list.With("@limit", (long)pageSize).With("@offset", Paging.Offset(query.Page, pageSize));
-
-        var total = await count.ScalarInt64Async(cancellationToken);
-        var tags = new List<Tag>();
-        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            tags.Add(ReadTag(reader, 0)!);
-        }
-
-        return new Page<Tag>(tags, total);
+        list.CommandText = $"SELECT {TagColumns} FROM blog_tag{where} ORDER BY id";
+        return await ReadPageAsync(count, list, query.Page, pageSize, static r => ReadTag(r, 0)!, cancellationToken);
     }
 
     public async Task<Tag?> GetTagAsync(long id, CancellationToken cancellationToken)
@@ -118,18 +108,8 @@ internal sealed class BlogStore(BlogDatabase database, TimeProvider time)
             .And("a.tag_id = @tag_id", "@tag_id", query.TagId);
 
         count.CommandText = "SELECT COUNT(*) FROM blog_article a" + where;
-        list.CommandText = $"{ArticleSelect}{where} ORDER BY a.id LIMIT @limit OFFSET @offset";
-        list.With("@limit", (long)pageSize).With("@offset", Paging.Offset(query.Page, pageSize));
-
-        var total = await count.ScalarInt64Async(cancellationToken);
-        var articles = new List<Article>();
-        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            articles.Add(ReadArticle(reader));
-        }
-
-        return new Page<Article>(articles, total);
+        list.CommandText = $"{ArticleSelect}{where} ORDER BY a.id";
+        return await ReadPageAsync(count, list, query.Page, pageSize, ReadArticle, cancellationToken);
     }
 
     public async Task<Article?> GetArticleAsync(long id, CancellationToken cancellationToken)
@@ -225,6 +205,23 @@ internal sealed class BlogStore(BlogDatabase database, TimeProvider time)
     }
 
     // ---- Helpers ----
+
+    /// <summary>The total that <paramref name="count"/> finds, and the requested page of what <paramref name="list"/> selects.</summary>
+    private static async Task<Page<T>> ReadPageAsync<T>(
+        DbCommand count, DbCommand list, int page, int pageSize, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        list.CommandText += " LIMIT @limit OFFSET @offset";
+        list.With("@limit", (long)pageSize).With("@offset", Paging.Offset(page, pageSize));
+        var total = await count.ScalarInt64Async(cancellationToken);
+        var items = new List<T>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(read(reader));
+        }
+
+        return new Page<T>(items, total);
+    }
 
     private async Task<bool> SoftDeleteAsync(string table, long id, CancellationToken cancellationToken)
     {
