@@ -33,7 +33,14 @@ fi
 
 pg_isready -q -h 127.0.0.1 -p "$PORT" -t 60 || { log "server on 127.0.0.1:$PORT not ready after 60 s"; exit 1; }
 
-PASSWORD=$(openssl rand -hex 16)
+# One password per machine, kept with the cluster: a second run (another checkout's tests, say) must not change the
+# password under a run that is using it.
+PASSWORD_FILE=/var/lib/postgresql/.blog_test_password
+if [ ! -s "$PASSWORD_FILE" ]; then
+    openssl rand -hex 16 > "$PASSWORD_FILE"
+    chmod 600 "$PASSWORD_FILE"
+fi
+PASSWORD=$(cat "$PASSWORD_FILE")
 log "creating role $ROLE and a fresh database $DATABASE"
 runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -p "$PORT" -d postgres \
     -v role="$ROLE" -v database="$DATABASE" -v password="$PASSWORD" >&2 <<'SQL'

@@ -42,6 +42,11 @@ BATON_TEST_HELLO_EXE="$PWD/artifacts/hello-aot/Hello" \
   run_tests "Baton.IntegrationTests.NativeAOT" dotnet test tests/Baton.IntegrationTests -c "$configuration" --no-build --nologo \
   --filter "FullyQualifiedName!~Blog"
 
+echo "== publish samples/Blog with NativeAOT"
+dotnet publish samples/Blog -c "$configuration" -p:PublishAot=true -o artifacts/blog-aot -nologo -v quiet
+BLOG_TEST_EXE="$PWD/artifacts/blog-aot/Blog" \
+  run_tests "Blog.Tests.NativeAOT" dotnet test tests/Blog.Tests -c "$configuration" --no-build --nologo
+
 passed=0; failed=0; status=0
 for log in "$results"/*.log; do
   name=$(basename "$log" .log)

@@ -49,6 +49,9 @@ internal sealed class BlogClient : IDisposable
         }
     }
 
+    /// <summary>The bearer token from <c>POST /auth</c>.</summary>
+    public string Token => token;
+
     public async Task<(int Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string? json = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(method, path);

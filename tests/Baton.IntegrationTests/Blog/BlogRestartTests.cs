@@ -10,15 +10,19 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
 {
     private const int Restarts = 5;
 
-    [Fact]
-    public async Task Sighups_under_concurrent_tag_creates_on_sqlite_fail_none_and_lose_none()
+    [Theory]
+    [InlineData(ConnectionMode.NewConnectionPerRequest)]
+    [InlineData(ConnectionMode.KeepAlive)]
+    public async Task Sighups_under_concurrent_tag_creates_on_sqlite_fail_none_and_lose_none(ConnectionMode mode)
     {
         await using var server = await ServerProcess.StartAsync(SampleApp.Built("Blog"), environment: BlogClient.Environment);
-        await CreatesSurviveRestartsAsync(server);
+        await CreatesSurviveRestartsAsync(server, mode);
     }
 
-    [Fact]
-    public async Task Sighups_under_concurrent_tag_creates_on_postgres_fail_none_and_lose_none()
+    [Theory]
+    [InlineData(ConnectionMode.NewConnectionPerRequest)]
+    [InlineData(ConnectionMode.KeepAlive)]
+    public async Task Sighups_under_concurrent_tag_creates_on_postgres_fail_none_and_lose_none(ConnectionMode mode)
     {
         var connectionString = Environment.GetEnvironmentVariable("BLOG_TEST_POSTGRES");
         if (string.IsNullOrEmpty(connectionString))
@@ -38,7 +42,7 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
             ["--Database:Provider=postgres", "--Database:ConnectionString=" + connectionString],
             environment: BlogClient.Environment);
         Assert.Contains(server.Log.Split('\n'), l => l.Contains("Database ready: postgres", StringComparison.Ordinal));
-        await CreatesSurviveRestartsAsync(server);
+        await CreatesSurviveRestartsAsync(server, mode);
     }
 
     [Fact]
@@ -84,11 +88,11 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
         Assert.Equal(next, server.ReadPidFile());
     }
 
-    private async Task CreatesSurviveRestartsAsync(ServerProcess server)
+    private async Task CreatesSurviveRestartsAsync(ServerProcess server, ConnectionMode mode)
     {
         using var client = await BlogClient.LoginAsync(server.BaseAddress);
         var (_, before) = await client.ListTagsAsync();
-        var load = new TagCreateLoad(client, "load-" + Guid.NewGuid().ToString("N")[..8]);
+        var load = new TagCreateLoad(client, server.BaseAddress, "load-" + Guid.NewGuid().ToString("N")[..8], mode);
         load.Start();
         var serving = server.RootPid;
         var generations = new List<int> { serving };

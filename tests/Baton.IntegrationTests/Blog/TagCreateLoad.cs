@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Baton.IntegrationTests.Infrastructure;
 
 namespace Baton.IntegrationTests.Blog;
 
@@ -12,10 +13,13 @@ internal sealed record WriteLoadResult(IReadOnlyCollection<long> AcknowledgedIds
 }
 
 /// <summary>
-/// Concurrent <c>POST /api/v1/tags</c>, each with a name no other request uses. Bounded: it stops by itself after
-/// <c>maxRequests</c> or <c>maxDuration</c>, whichever comes first, or when stopped.
+/// Concurrent <c>POST /api/v1/tags</c>, each with a name no other request uses: over a new connection each, or over
+/// keep-alive connections held by the test's own client, which never retries (a write the server drops under a
+/// client that is sending is a failure here). Bounded: it stops by itself after <c>maxRequests</c> or
+/// <c>maxDuration</c>, whichever comes first, or when stopped.
 /// </summary>
-internal sealed class TagCreateLoad(BlogClient client, string prefix, int workers = 8, int maxRequests = 50_000, TimeSpan? maxDuration = null)
+internal sealed class TagCreateLoad(
+    BlogClient client, Uri server, string prefix, ConnectionMode mode, int workers = 8, int maxRequests = 50_000, TimeSpan? maxDuration = null)
 {
     private readonly CancellationTokenSource stop = new();
     private readonly ConcurrentBag<long> acknowledged = [];
@@ -59,13 +63,18 @@ internal sealed class TagCreateLoad(BlogClient client, string prefix, int worker
 
     private async Task WorkerAsync(int worker)
     {
+        var connection = new MiniHttpClient(server);
+
         // Requests already sent finish even after a stop: the stop only ends the loop, so no request is cut short.
         for (var i = 0; !stop.IsCancellationRequested && Interlocked.Increment(ref issued) <= maxRequests; i++)
         {
             var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{worker}-{i}");
+            var body = $$"""{"name":"{{name}}","created_by":"load","state":1}""";
             try
             {
-                var (status, json) = await client.SendAsync(HttpMethod.Post, "/api/v1/tags", $$"""{"name":"{{name}}","created_by":"load","state":1}""");
+                var (status, json) = mode == ConnectionMode.KeepAlive
+                    ? await SendKeepAliveAsync(connection, body)
+                    : await client.SendAsync(HttpMethod.Post, "/api/v1/tags", body);
                 if (status == 200 && json.GetProperty("code").GetInt32() == 200)
                 {
                     acknowledged.Add(json.GetProperty("data").GetProperty("id").GetInt64());
@@ -75,11 +84,22 @@ internal sealed class TagCreateLoad(BlogClient client, string prefix, int worker
                     Fail($"{name}: HTTP {status} {json}");
                 }
             }
-            catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException or System.Text.Json.JsonException)
+            catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException or System.Text.Json.JsonException
+                or System.Net.Sockets.SocketException or InvalidDataException)
             {
+                connection.Reset();
                 Fail($"{name}: {ex.GetType().Name}: {ex.Message}");
             }
         }
+
+        connection.Reset();
+    }
+
+    private async Task<(int Status, System.Text.Json.JsonElement Json)> SendKeepAliveAsync(MiniHttpClient connection, string body)
+    {
+        var (status, text, _) = await connection.SendAsync("POST", "/api/v1/tags", body, client.Token, closeAfter: false, CancellationToken.None);
+        using var document = System.Text.Json.JsonDocument.Parse(text);
+        return (status, document.RootElement.Clone());
     }
 
     private void Fail(string message)

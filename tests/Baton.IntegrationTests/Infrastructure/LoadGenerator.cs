@@ -148,7 +148,12 @@ internal sealed class MiniHttpClient(Uri server)
     private int _start;
     private int _end;
 
-    public async Task<(int Status, string Body, long Length)> GetAsync(string pathAndQuery, bool closeAfter, CancellationToken cancel, bool keepBody = true)
+    public Task<(int Status, string Body, long Length)> GetAsync(string pathAndQuery, bool closeAfter, CancellationToken cancel, bool keepBody = true) =>
+        SendAsync("GET", pathAndQuery, jsonBody: null, bearerToken: null, closeAfter, cancel, keepBody);
+
+    /// <summary>One request on the held connection (opened if need be); a JSON body and a bearer token are optional.</summary>
+    public async Task<(int Status, string Body, long Length)> SendAsync(
+        string method, string pathAndQuery, string? jsonBody, string? bearerToken, bool closeAfter, CancellationToken cancel, bool keepBody = true)
     {
         if (_socket is null)
         {
@@ -157,8 +162,15 @@ internal sealed class MiniHttpClient(Uri server)
             _start = _end = 0;
         }
 
-        var request = $"GET {pathAndQuery} HTTP/1.1\r\nHost: {server.Authority}\r\n{(closeAfter ? "Connection: close\r\n" : string.Empty)}\r\n";
-        await _socket.SendAsync(Encoding.ASCII.GetBytes(request), SocketFlags.None, cancel);
+        var body = jsonBody is null ? [] : Encoding.UTF8.GetBytes(jsonBody);
+        var request = new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"{method} {pathAndQuery} HTTP/1.1\r\nHost: {server.Authority}\r\n")
+            .Append(closeAfter ? "Connection: close\r\n" : string.Empty)
+            .Append(bearerToken is null ? string.Empty : $"Authorization: Bearer {bearerToken}\r\n")
+            .Append(jsonBody is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\n"))
+            .Append("\r\n")
+            .ToString();
+        await _socket.SendAsync(Encoding.ASCII.GetBytes(request).Concat(body).ToArray(), SocketFlags.None, cancel);
 
         var headerEnd = await FillUntilHeadersAsync(cancel);
         var headers = Encoding.ASCII.GetString(_buffer, _start, headerEnd - _start);
@@ -187,7 +199,7 @@ internal sealed class MiniHttpClient(Uri server)
             }
         }
 
-        var body = new StringBuilder();
+        var responseBody = new StringBuilder();
         if (chunked)
         {
             length = 0;
@@ -205,7 +217,7 @@ internal sealed class MiniHttpClient(Uri server)
                     break;
                 }
 
-                await ReadBodyAsync(size, keepBody ? body : null, cancel);
+                await ReadBodyAsync(size, keepBody ? responseBody : null, cancel);
                 length += size;
                 if ((await ReadLineAsync(cancel)).Length != 0)
                 {
@@ -215,7 +227,7 @@ internal sealed class MiniHttpClient(Uri server)
         }
         else
         {
-            await ReadBodyAsync(length, keepBody ? body : null, cancel);
+            await ReadBodyAsync(length, keepBody ? responseBody : null, cancel);
         }
 
         if (closeAfter || serverCloses)
@@ -223,7 +235,7 @@ internal sealed class MiniHttpClient(Uri server)
             Reset();
         }
 
-        return (status, body.ToString(), length);
+        return (status, responseBody.ToString(), length);
     }
 
     public void Reset()
