@@ -80,6 +80,25 @@ internal sealed partial class LoadGenerator
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="pid"/> itself answered at least <paramref name="count"/> requests. Progress alone is
+    /// not enough after a handover: the old process keeps answering on its keep-alive connections until its drain
+    /// begins, which on a busy machine can cover hundreds of requests.
+    /// </summary>
+    public async Task WaitForServedByAsync(int pid, int count = 200)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (_byPid.GetValueOrDefault(pid) < count)
+        {
+            if (DateTime.UtcNow > deadline || _stop.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Process {pid} served fewer than {count} requests: {Snapshot()}");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
     public async Task<LoadResult> StopAsync()
     {
         _stop.Cancel();
