@@ -39,6 +39,13 @@ public static class BatonHostingExtensions
                 $"Baton is not supported on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}: it hands listening sockets between processes with Linux system calls. Run without UseBaton() on this OS.");
         }
 
+        // First of all: the runtime decides whether it handles SIGINT/SIGQUIT when it sets up signal handling, and
+        // an ignore inherited from nohup or `cmd &` must be gone by then (see SignalDispositions).
+        foreach (var (_, number, _) in Signals.SignalRouter.Handled)
+        {
+            SignalDispositions.RestoreDefaultIfIgnored(number);
+        }
+
         var inherited = HandoverEnvironment.Read(
             Environment.GetEnvironmentVariable,
             Descriptors.Classify,

@@ -73,6 +73,9 @@ internal static partial class Log
     [LoggerMessage(43, LogLevel.Warning, "{Signal} was ignored when process {Pid} started (nohup or a background job); Baton restored it so it can act on it")]
     public static partial void SignalRestored(ILogger logger, int pid, string signal);
 
+    [LoggerMessage(45, LogLevel.Error, "{Signal} was ignored when process {Pid} started and the runtime had already chosen not to handle it (call UseBaton() before anything writes to the console): it stays ignored, use SIGTERM to stop")]
+    public static partial void SignalCannotBeCaught(ILogger logger, int pid, string signal);
+
     [LoggerMessage(44, LogLevel.Warning, "Process {Pid} still running {GraceMs} ms after the hammer (a handler ignores its aborted request): exiting now")]
     public static partial void HammerExit(ILogger logger, int pid, long graceMs);
 

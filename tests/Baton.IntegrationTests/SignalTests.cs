@@ -32,6 +32,28 @@ public sealed class SignalTests
             () => new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(Posix.SIGINT)]
+    [InlineData(Posix.SIGQUIT)]
+    public async Task A_stop_signal_ignored_at_start_as_in_a_background_job_still_drains(int signal)
+    {
+        // `cmd &` in a script starts the app with SIGINT and SIGQUIT ignored. The runtime decides once whether it
+        // handles them; restored too late, the signal's default action killed the process mid-request.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, shellPrefix: "trap '' INT QUIT");
+        var client = new MiniHttpClient(server.BaseAddress);
+        var request = client.GetAsync("/slow?ms=1500", closeAfter: false, CancellationToken.None);
+        await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
+
+        server.Signal(server.RootPid, signal);
+        var (status, _, _) = await request;
+        Assert.Equal(200, status);
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await server.Root.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, server.Root.ExitCode);
+        Assert.Contains(server.Log.Split('\n'), l => l.Contains("received by process", StringComparison.Ordinal) && l.Contains("graceful shutdown", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Sigusr2_during_a_drain_cuts_a_30_s_request_and_the_process_exits_within_2_s()
     {

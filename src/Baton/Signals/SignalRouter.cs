@@ -20,21 +20,27 @@ internal sealed class SignalRouter : IDisposable
     // default action (terminate) applies.
     private readonly List<PosixSignalRegistration> _registrations = [];
 
+    /// <summary>The signals Baton acts on, with their Linux numbers.</summary>
+    internal static readonly (PosixSignal Signal, int Number, string Name)[] Handled =
+    [
+        (PosixSignal.SIGHUP, 1, "SIGHUP"),
+        (PosixSignal.SIGINT, 2, "SIGINT"),
+        (PosixSignal.SIGQUIT, 3, "SIGQUIT"),
+        (PosixSignal.SIGTERM, 15, "SIGTERM"),
+        (SIGUSR1, 10, "SIGUSR1"),
+        (SIGUSR2, 12, "SIGUSR2"),
+        (PosixSignal.SIGTSTP, 20, "SIGTSTP"),
+    ];
+
     public SignalRouter(HandoverCoordinator coordinator, ILogger logger)
     {
         var pid = Environment.ProcessId;
-        foreach (var (signal, number, name) in new[]
+        foreach (var (signal, number, name) in Handled)
         {
-            (PosixSignal.SIGHUP, 1, "SIGHUP"),
-            (PosixSignal.SIGINT, 2, "SIGINT"),
-            (PosixSignal.SIGQUIT, 3, "SIGQUIT"),
-            (PosixSignal.SIGTERM, 15, "SIGTERM"),
-            (SIGUSR1, 10, "SIGUSR1"),
-            (SIGUSR2, 12, "SIGUSR2"),
-            (PosixSignal.SIGTSTP, 20, "SIGTSTP"),
-        })
-        {
-            if (SignalDispositions.RestoreDefaultIfIgnored(number))
+            // UseBaton restored these already, before anything could set up the runtime's signal handling; this
+            // catches a signal ignored since then.
+            SignalDispositions.RestoreDefaultIfIgnored(number);
+            if (SignalDispositions.Restored.Contains(number))
             {
                 Log.SignalRestored(logger, pid, name);
             }
@@ -51,6 +57,15 @@ internal sealed class SignalRouter : IDisposable
                 context.Cancel = true;
                 act();
             }));
+
+            // The runtime decides once whether to handle SIGINT/SIGQUIT; if it saw them ignored (Console used before
+            // UseBaton, in a background job), the registration is inert and the default action would kill the
+            // process mid-request. Keep the ignore it started with instead, and say so.
+            if (SignalDispositions.Restored.Contains(number) && SignalDispositions.IsUncaught(number))
+            {
+                SignalDispositions.Ignore(number);
+                Log.SignalCannotBeCaught(logger, pid, name);
+            }
         }
     }
 
