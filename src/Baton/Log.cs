@@ -76,10 +76,13 @@ internal static partial class Log
     [LoggerMessage(45, LogLevel.Error, "{Signal} was ignored when process {Pid} started and the runtime had already chosen not to handle it (call UseBaton() before anything writes to the console): it stays ignored, use SIGTERM to stop")]
     public static partial void SignalCannotBeCaught(ILogger logger, int pid, string signal);
 
+    [LoggerMessage(46, LogLevel.Critical, "Process {Pid} failed while it was taking over and stops; its predecessor keeps serving")]
+    public static partial void StartFailed(ILogger logger, int pid, Exception exception);
+
     [LoggerMessage(44, LogLevel.Warning, "Process {Pid} still running {GraceMs} ms after the hammer (a handler ignores its aborted request): exiting now")]
     public static partial void HammerExit(ILogger logger, int pid, long graceMs);
 
-    [LoggerMessage(50, LogLevel.Error, "Process {Pid} could not write pid file {Path}: {Message}")]
+    [LoggerMessage(50, LogLevel.Error, "Process {Pid} could not update pid file {Path}: {Message}")]
     public static partial void PidFileFailed(ILogger logger, int pid, string path, string message);
 
     [LoggerMessage(51, LogLevel.Information, "Process {Pid} wrote pid file {Path}")]

@@ -18,6 +18,13 @@ public sealed class SignalTests
         await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
 
         server.Signal(server.RootPid, signal);
+        await server.WaitForLineAsync(l => l.Contains("stopped accepting", StringComparison.Ordinal));
+
+        // Draining with nobody to take over: new clients are refused at once, not parked in a backlog.
+        await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(
+            () => new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None));
+        Assert.False(request.IsCompleted, "the in-flight request is still running while new ones are refused");
+
         var (status, body, _) = await request;
         Assert.Equal(200, status);
         Assert.Contains($"\"pid\":{server.RootPid}", body, StringComparison.Ordinal);

@@ -26,7 +26,10 @@ internal sealed class FakeSuccessor(int pid) : ISuccessorProcess
         _reads.Add(HandshakeRead.EndOfFile);
     }
 
-    public HandshakeRead Read(TimeSpan timeout) => _reads.TryTake(out var read, timeout) ? read : HandshakeRead.Nothing;
+    public Exception? ReadFails { get; set; }
+
+    public HandshakeRead Read(TimeSpan timeout) =>
+        ReadFails is { } failure ? throw failure : _reads.TryTake(out var read, timeout) ? read : HandshakeRead.Nothing;
 
     public void Kill()
     {

@@ -26,6 +26,19 @@ public sealed class SuccessorLauncherTests
     }
 
     [Fact]
+    public void A_broken_handshake_channel_kills_the_successor_and_fails_the_handover_instead_of_throwing()
+    {
+        var child = new FakeSuccessor(104) { ReadFails = new IOException("read(ready pipe): Bad file descriptor") };
+
+        var outcome = new SuccessorLauncher(new FakeLauncher().Then(child), TimeProvider.System).Run(Listeners, 2, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        var failed = Assert.IsType<HandoverFailed>(outcome);
+        Assert.Equal("waiting for new process 104 failed (IOException: read(ready pipe): Bad file descriptor); it was killed (was killed by signal 9 (SIGKILL))", failed.Reason);
+        Assert.True(child.Killed);
+        Assert.True(child.Disposed);
+    }
+
+    [Fact]
     public void A_successor_that_dies_is_reaped_and_its_exit_reported()
     {
         var child = new FakeSuccessor(101);

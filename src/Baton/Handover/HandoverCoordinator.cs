@@ -81,7 +81,8 @@ internal sealed class HandoverCoordinator
     /// <summary>The background work of the current handover or drain, for tests to await.</summary>
     public Task Work { get; private set; } = Task.CompletedTask;
 
-    public void OnServing()
+    /// <returns>False when a stop came first: the process is on its way out and must not announce itself.</returns>
+    public bool OnServing()
     {
         lock (_gate)
         {
@@ -89,6 +90,8 @@ internal sealed class HandoverCoordinator
             {
                 _state = BatonState.Serving;
             }
+
+            return _state == BatonState.Serving;
         }
     }
 

@@ -63,53 +63,67 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
         {
             child = launcher.Start(listeners, generation);
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             return new HandoverFailed(null, "the new process could not be started: " + ex.Message, time.GetElapsedTime(start));
         }
 
         using (child)
         {
-            Started?.Invoke(child.Pid);
-            var pending = new StringBuilder();
-            while (true)
+            try
             {
-                var remaining = readyTimeout - time.GetElapsedTime(start);
-                if (remaining <= TimeSpan.Zero)
-                {
-                    var exit = KillAndReap(child);
-                    return new HandoverFailed(child.Pid, $"new process {child.Pid} was not ready within {readyTimeout.TotalSeconds:0.###} s; it was killed ({exit}){LastWords(child)}", time.GetElapsedTime(start));
-                }
+                return AwaitVerdict(child, start, readyTimeout, cancel);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Whatever broke while waiting (a failed read of the pipe), the old process must come out of it serving
+                // and able to try again: the child goes, the state goes back.
+                var exit = KillAndReap(child);
+                return new HandoverFailed(child.Pid, $"waiting for new process {child.Pid} failed ({ex.GetType().Name}: {ex.Message}); it was killed ({exit})", time.GetElapsedTime(start));
+            }
+        }
+    }
 
-                if (cancel.IsCancellationRequested)
-                {
-                    var exit = KillAndReap(child);
-                    return new HandoverFailed(child.Pid, $"the handover was cancelled; new process {child.Pid} was killed ({exit})", time.GetElapsedTime(start));
-                }
+    private HandoverOutcome AwaitVerdict(ISuccessorProcess child, long start, TimeSpan readyTimeout, CancellationToken cancel)
+    {
+        Started?.Invoke(child.Pid);
+        while (true)
+        {
+            var remaining = readyTimeout - time.GetElapsedTime(start);
+            if (remaining <= TimeSpan.Zero)
+            {
+                var exit = KillAndReap(child);
+                return new HandoverFailed(child.Pid, $"new process {child.Pid} was not ready within {readyTimeout.TotalSeconds:0.###} s; it was killed ({exit}){LastWords(child)}", time.GetElapsedTime(start));
+            }
 
-                var read = child.Read(remaining < PollSlice ? remaining : PollSlice);
-                if (read.IsEndOfFile)
-                {
+            if (cancel.IsCancellationRequested)
+            {
+                var exit = KillAndReap(child);
+                return new HandoverFailed(child.Pid, $"the handover was cancelled; new process {child.Pid} was killed ({exit})", time.GetElapsedTime(start));
+            }
+
+            var read = child.Read(remaining < PollSlice ? remaining : PollSlice);
+            if (read.IsEndOfFile)
+            {
+                var exit = AwaitExit(child);
+                return new HandoverFailed(child.Pid, $"new process {child.Pid} {exit} before it was ready{LastWords(child)}", time.GetElapsedTime(start));
+            }
+
+            if (read.Line is null)
+            {
+                continue;
+            }
+
+            switch (HandshakeMessage.Parse(read.Line))
+            {
+                case ReadyMessage ready when ready.Pid == child.Pid:
+                    return new HandoverSucceeded(ready.Pid, ready.Generation, time.GetElapsedTime(start));
+                case ReadyMessage ready:
+                    var wrongPid = KillAndReap(child);
+                    return new HandoverFailed(child.Pid, $"new process {child.Pid} reported ready as pid {ready.Pid}; it was killed ({wrongPid})", time.GetElapsedTime(start));
+                case FailedMessage failed:
                     var exit = AwaitExit(child);
-                    return new HandoverFailed(child.Pid, $"new process {child.Pid} {exit} before it was ready{LastWords(child)}", time.GetElapsedTime(start));
-                }
-
-                if (read.Line is null)
-                {
-                    continue;
-                }
-
-                switch (HandshakeMessage.Parse(read.Line))
-                {
-                    case ReadyMessage ready when ready.Pid == child.Pid:
-                        return new HandoverSucceeded(ready.Pid, ready.Generation, time.GetElapsedTime(start));
-                    case ReadyMessage ready:
-                        var wrongPid = KillAndReap(child);
-                        return new HandoverFailed(child.Pid, $"new process {child.Pid} reported ready as pid {ready.Pid}; it was killed ({wrongPid})", time.GetElapsedTime(start));
-                    case FailedMessage failed:
-                        var exit = AwaitExit(child);
-                        return new HandoverFailed(child.Pid, $"new process {child.Pid} failed to start: {failed.Reason} (it {exit})", time.GetElapsedTime(start));
-                }
+                    return new HandoverFailed(child.Pid, $"new process {child.Pid} failed to start: {failed.Reason} (it {exit})", time.GetElapsedTime(start));
             }
         }
     }

@@ -76,9 +76,17 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
 
     public void Exit(bool deletePidFile, bool hammered)
     {
-        if (deletePidFile)
+        if (deletePidFile && _pidFile is not null)
         {
-            _pidFile?.DeleteIfOwnedBy(Environment.ProcessId);
+            try
+            {
+                _pidFile.DeleteIfOwnedBy(Environment.ProcessId);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Never a reason to keep a stopping process alive.
+                Log.PidFileFailed(_logger, Environment.ProcessId, _pidFile.Path, ex.Message);
+            }
         }
 
         _lifetime.StopApplication();
@@ -98,25 +106,51 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
     private void Announce()
     {
         var pid = Environment.ProcessId;
-
-        // Kestrel accepts from here on: a SIGHUP from now, even one sent on seeing the lines below, must be honoured.
-        Coordinator.OnServing();
-        foreach (var closed in _registry.CloseUnclaimed())
+        try
         {
-            Log.ClosedUnclaimed(_logger, pid, closed);
+            // From here a SIGHUP, even one sent on seeing the lines below, must be honoured. A stop that came first
+            // wins: then this process neither serves nor reports ready.
+            if (!Coordinator.OnServing())
+            {
+                return;
+            }
+
+            foreach (var closed in _registry.CloseUnclaimed())
+            {
+                Log.ClosedUnclaimed(_logger, pid, closed);
+            }
+
+            var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+            Log.Serving(_logger, pid, _context.Generation, string.Join(", ", addresses));
+            if (_options.BeforeBegin is { } hook)
+            {
+                hook(new BatonBeginContext(pid, _context.Generation, addresses));
+            }
+            else
+            {
+                Log.ActualPid(_logger, pid);
+            }
+
+            // A successor accepts only now, the moment before its predecessor stops accepting (see ListenerRegistry).
+            foreach (var listener in _registry.Listeners)
+            {
+                listener.OpenGate();
+            }
+        }
+        catch (Exception ex) when (_context.Inherited is not null)
+        {
+            // The host would log this and serve on, while the parent waits for a ready that never comes until
+            // ReadyTimeout: tell the parent now, and stop. Nothing was accepted yet.
+            _context.ReportFailure($"{ex.GetType().FullName}: {ex.Message}");
+            Log.StartFailed(_logger, pid, ex);
+            _lifetime.StopApplication();
+            return;
         }
 
-        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-        Log.Serving(_logger, pid, _context.Generation, string.Join(", ", addresses));
-        if (_options.BeforeBegin is { } hook)
-        {
-            hook(new BatonBeginContext(pid, _context.Generation, addresses));
-        }
-        else
-        {
-            Log.ActualPid(_logger, pid);
-        }
+        _context.ReportReady(pid);
 
+        // Written only once the predecessor has been told: a successor the parent then gives up on must not have
+        // put its pid in the file the old, still serving process owns.
         if (_pidFile is not null)
         {
             try
@@ -129,7 +163,5 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
                 Log.PidFileFailed(_logger, pid, _pidFile.Path, ex.Message);
             }
         }
-
-        _context.ReportReady(pid);
     }
 }

@@ -24,7 +24,7 @@ internal sealed class BatonConnectionListenerFactory(
     {
         var inner = await _sockets.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
         var socket = registry.TakeSocketCreatedFor(endpoint);
-        var listener = new GatedListener(inner, socket, tracker, registry, openNow: true);
+        var listener = new GatedListener(inner, socket, tracker, registry, openNow: !registry.IsSuccessor);
         registry.Add(listener);
         return listener;
     }

@@ -21,6 +21,7 @@ internal sealed class GatedListener : IConnectionListener
     private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _acceptInProgress = new(1, 1);
     private bool _detached;
+    private bool _unbound;
 
     public GatedListener(IConnectionListener inner, Socket? socket, ConnectionTracker tracker, ListenerRegistry registry, bool openNow)
     {
@@ -110,6 +111,13 @@ internal sealed class GatedListener : IConnectionListener
                 Descriptors.DetachShared(Descriptor);
                 _detached = true;
             }
+            else if (!handedOver && !_unbound)
+            {
+                // Nobody takes over: close the socket now, so new clients are refused at once (and can go elsewhere)
+                // instead of waiting in a backlog nobody accepts from until the drain ends and resets them.
+                await _inner.UnbindAsync(CancellationToken.None).ConfigureAwait(false);
+                _unbound = true;
+            }
         }
         finally
         {
@@ -120,6 +128,11 @@ internal sealed class GatedListener : IConnectionListener
     public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
         _stopAccepting.Cancel();
+        if (_unbound)
+        {
+            return;
+        }
+
         if (_detached)
         {
             // Nothing of the shared socket is left here. The stand-in stays with its Socket object until the process

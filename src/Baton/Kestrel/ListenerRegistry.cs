@@ -18,6 +18,7 @@ internal sealed class ListenerRegistry
 
     public ListenerRegistry(InheritedState? inherited)
     {
+        IsSuccessor = inherited is not null;
         foreach (var listener in inherited?.Listeners ?? [])
         {
             // Close-on-exec again at once: the descriptor was handed to us for Kestrel, not for any process the app starts.
@@ -26,6 +27,12 @@ internal sealed class ListenerRegistry
             _unclaimed.Add((listener, new Socket(new SafeSocketHandle(listener.Descriptor, ownsHandle: true))));
         }
     }
+
+    /// <summary>
+    /// A successor shares its sockets with a process that serves: it accepts nothing until it reports ready, so a
+    /// start that fails after Kestrel is up (a hook that throws, a ready timeout) has taken no connection it would drop.
+    /// </summary>
+    public bool IsSuccessor { get; }
 
     public IReadOnlyList<GatedListener> Listeners
     {
