@@ -86,6 +86,10 @@ internal sealed class FakeServer : IServerControl
 
     public int OpenConnections => 3;
 
+    public List<int> ReclaimedFrom { get; } = [];
+
+    public void ReclaimPidFile(int failedSuccessor) => ReclaimedFrom.Add(failedSuccessor);
+
     public CancellationToken HammerToken { get; private set; }
 
     public Task StopAcceptingAsync(bool handedOver)

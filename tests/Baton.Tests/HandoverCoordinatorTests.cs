@@ -57,6 +57,9 @@ public sealed class HandoverCoordinatorTests
         Assert.Single(launcher.Starts);
         Assert.Empty(server.Calls);
 
+        // Had the failed successor already written the pid file, this process takes it back.
+        Assert.Equal([201], server.ReclaimedFrom);
+
         // A later SIGHUP works again.
         coordinator.Restart();
         second.Say("ready 202 2");

@@ -23,6 +23,9 @@ internal interface IServerControl
 
     int OpenConnections { get; }
 
+    /// <summary>Puts this process back in the pid file if a successor it gave up on had already written its own.</summary>
+    void ReclaimPidFile(int failedSuccessor);
+
     /// <summary>Asks the host to stop. After a hammer, the process ends shortly even if the host does not.</summary>
     void Exit(bool deletePidFile, bool hammered);
 }
@@ -164,6 +167,11 @@ internal sealed class HandoverCoordinator
         {
             case HandoverFailed failed:
                 Log.HandoverFailed(_logger, Environment.ProcessId, failed.Reason);
+                if (failed.Pid is { } failedPid)
+                {
+                    _server.ReclaimPidFile(failedPid);
+                }
+
                 bool stop;
                 lock (_gate)
                 {

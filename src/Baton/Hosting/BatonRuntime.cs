@@ -74,6 +74,22 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
     public Task<DrainResult> DrainAsync(CancellationToken hammer) =>
         _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer);
 
+    public void ReclaimPidFile(int failedSuccessor)
+    {
+        try
+        {
+            if (_pidFile?.Read() == failedSuccessor)
+            {
+                _pidFile.Write(Environment.ProcessId);
+                Log.PidFileWritten(_logger, Environment.ProcessId, _pidFile.Path);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.PidFileFailed(_logger, Environment.ProcessId, _pidFile!.Path, ex.Message);
+        }
+    }
+
     public void Exit(bool deletePidFile, bool hammered)
     {
         if (deletePidFile && _pidFile is not null)
@@ -147,10 +163,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
             return;
         }
 
-        _context.ReportReady(pid);
-
-        // Written only once the predecessor has been told: a successor the parent then gives up on must not have
-        // put its pid in the file the old, still serving process owns.
+        // Written before the predecessor is told, so that once its log says "ready", `kill -HUP $(cat pidfile)`
+        // reaches this process. Should the predecessor give up on us after all, it takes the file back.
         if (_pidFile is not null)
         {
             try
@@ -163,5 +177,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
                 Log.PidFileFailed(_logger, pid, _pidFile.Path, ex.Message);
             }
         }
+
+        _context.ReportReady(pid);
     }
 }
