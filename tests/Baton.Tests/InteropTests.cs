@@ -10,6 +10,25 @@ namespace Baton.Tests;
 public sealed class InteropTests
 {
     [Fact]
+    public void Resolve_follows_directory_and_file_links_and_says_null_for_a_missing_path()
+    {
+        var root = Directory.CreateTempSubdirectory("baton-paths-").FullName;
+        try
+        {
+            var release = Directory.CreateDirectory(Path.Combine(root, "v1")).FullName;
+            File.WriteAllText(Path.Combine(release, "App"), "");
+            Directory.CreateSymbolicLink(Path.Combine(root, "current"), release);
+
+            Assert.Equal(Path.Combine(Paths.Resolve(root)!, "v1", "App"), Paths.Resolve(Path.Combine(root, "current", "App")));
+            Assert.Null(Paths.Resolve(Path.Combine(root, "missing")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Descriptors_are_classified()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -294,7 +294,32 @@ internal sealed record SuccessorCommand(string ExecutablePath, IReadOnlyList<str
         // Environment.GetCommandLineArgs() would lose those.
         var raw = File.ReadAllBytes("/proc/self/cmdline");
         var arguments = Encoding.UTF8.GetString(raw).TrimEnd('\0').Split('\0');
-        return new SuccessorCommand(executable, arguments, Environment.CurrentDirectory);
+        return Choose(executable, arguments, Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PWD"), Interop.Paths.Resolve);
+    }
+
+    /// <summary>
+    /// Keeps the paths as the user gave them, symbolic links included, where they name the same files: a deploy that
+    /// switches <c>/srv/app/current</c> from one release to the next and sends SIGHUP must start the NEXT release.
+    /// The kernel reports only resolved paths (the executable, getcwd), which would start the old one again.
+    /// </summary>
+    internal static SuccessorCommand Choose(string processPath, string[] arguments, string physicalDirectory, string? shellDirectory, Func<string, string?> resolve)
+    {
+        var directory = shellDirectory is { Length: > 0 } && Path.IsPathRooted(shellDirectory)
+            && resolve(shellDirectory) is { } resolvedShell && resolvedShell == resolve(physicalDirectory)
+                ? shellDirectory
+                : physicalDirectory;
+
+        var executable = processPath;
+        if (arguments.Length > 0 && arguments[0].Contains('/', StringComparison.Ordinal))
+        {
+            var given = Path.GetFullPath(arguments[0], directory);
+            if (resolve(given) is { } resolvedGiven && resolvedGiven == resolve(processPath))
+            {
+                executable = given;
+            }
+        }
+
+        return new SuccessorCommand(executable, arguments, directory);
     }
 
     public IEnumerable<string> EnvironmentWithout(IReadOnlyList<string> excluded)

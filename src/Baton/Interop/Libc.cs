@@ -58,6 +58,11 @@ internal static unsafe partial class Libc
         public int Seconds;
     }
 
+    internal const int PathMax = 4096;
+
+    [LibraryImport(LibraryName, EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint RealPath(string path, byte* resolved);
+
     [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int cmd, int arg);
 
