@@ -9,7 +9,7 @@ namespace Baton.Draining;
 /// Puts Baton's middleware in front of the app: request counting and <c>Connection: close</c> while draining, then,
 /// when <see cref="BatonOptions.WriteTimeout"/> is set, the request-timeouts middleware that enforces it.
 /// </summary>
-internal sealed class DrainStartupFilter(DrainController drain, IOptions<BatonOptions> options) : IStartupFilter
+internal sealed class DrainStartupFilter(DrainController drain, Kestrel.ConnectionTracker connections, IOptions<BatonOptions> options) : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
@@ -27,11 +27,19 @@ internal sealed class DrainStartupFilter(DrainController drain, IOptions<BatonOp
     private Task HandleAsync(HttpContext context, RequestDelegate next)
     {
         drain.RequestStarted();
-        if (drain.IsDraining && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)))
+        if (drain.IsDraining)
         {
-            // The client learns on this very answer that the connection ends, and opens its next one to the
-            // successor; nothing is closed under a request it is sending.
-            context.Response.Headers.Connection = "close";
+            if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+            {
+                // The client learns on this very answer that the connection ends, and opens its next one to the
+                // successor; nothing is closed under a request it is sending.
+                context.Response.Headers.Connection = "close";
+            }
+            else
+            {
+                // HTTP/2: GOAWAY. A busy client would otherwise keep the connection, and this process, until HammerTime.
+                connections.RequestClose(context.Connection.Id);
+            }
         }
 
         Task pending;

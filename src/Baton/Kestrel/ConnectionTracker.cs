@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
 namespace Baton.Kestrel;
 
@@ -7,19 +8,34 @@ namespace Baton.Kestrel;
 internal sealed class ConnectionTracker
 {
     private readonly ConcurrentDictionary<ConnectionContext, byte> _open = new();
+    private readonly ConcurrentDictionary<string, ConnectionContext> _byId = new(StringComparer.Ordinal);
 
     public int Count => _open.Count;
 
     public void Track(ConnectionContext connection)
     {
         _open.TryAdd(connection, 0);
+        _byId[connection.ConnectionId] = connection;
         connection.ConnectionClosed.UnsafeRegister(
             static state =>
             {
                 var (tracker, closed) = ((ConnectionTracker, ConnectionContext))state!;
                 tracker._open.TryRemove(closed, out _);
+                tracker._byId.TryRemove(new KeyValuePair<string, ConnectionContext>(closed.ConnectionId, closed));
             },
             (this, connection));
+    }
+
+    /// <summary>
+    /// Asks Kestrel to end a connection gracefully: for HTTP/2 a GOAWAY, after which the client opens its next
+    /// connection elsewhere and the streams in flight finish. HTTP/2 has no <c>Connection: close</c>.
+    /// </summary>
+    public void RequestClose(string connectionId)
+    {
+        if (_byId.TryGetValue(connectionId, out var connection))
+        {
+            connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+        }
     }
 
     public int AbortAll(string reason)
