@@ -74,35 +74,20 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
     public Task<DrainResult> DrainAsync(CancellationToken hammer) =>
         _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer);
 
-    public void ReclaimPidFile(int failedSuccessor)
+    public void ReclaimPidFile(int failedSuccessor) => UpdatePidFile(file =>
     {
-        try
+        if (file.Read() == failedSuccessor)
         {
-            if (_pidFile?.Read() == failedSuccessor)
-            {
-                _pidFile.Write(Environment.ProcessId);
-                Log.PidFileWritten(_logger, Environment.ProcessId, _pidFile.Path);
-            }
+            WritePidFile(file);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Log.PidFileFailed(_logger, Environment.ProcessId, _pidFile!.Path, ex.Message);
-        }
-    }
+    });
 
     public void Exit(bool deletePidFile, bool hammered)
     {
-        if (deletePidFile && _pidFile is not null)
+        if (deletePidFile)
         {
-            try
-            {
-                _pidFile.DeleteIfOwnedBy(Environment.ProcessId);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Never a reason to keep a stopping process alive.
-                Log.PidFileFailed(_logger, Environment.ProcessId, _pidFile.Path, ex.Message);
-            }
+            // A failure is logged, never a reason to keep a stopping process alive.
+            UpdatePidFile(file => file.DeleteIfOwnedBy(Environment.ProcessId));
         }
 
         _lifetime.StopApplication();
@@ -165,19 +150,31 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
 
         // Written before the predecessor is told, so that once its log says "ready", `kill -HUP $(cat pidfile)`
         // reaches this process. Should the predecessor give up on us after all, it takes the file back.
-        if (_pidFile is not null)
+        UpdatePidFile(WritePidFile);
+        _context.ReportReady(pid);
+    }
+
+    private void WritePidFile(PidFile file)
+    {
+        file.Write(Environment.ProcessId);
+        Log.PidFileWritten(_logger, Environment.ProcessId, file.Path);
+    }
+
+    /// <summary>Runs one pid-file change, if there is a pid file. An error is logged and never stops the process.</summary>
+    private void UpdatePidFile(Action<PidFile> change)
+    {
+        if (_pidFile is null)
         {
-            try
-            {
-                _pidFile.Write(pid);
-                Log.PidFileWritten(_logger, pid, _pidFile.Path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Log.PidFileFailed(_logger, pid, _pidFile.Path, ex.Message);
-            }
+            return;
         }
 
-        _context.ReportReady(pid);
+        try
+        {
+            change(_pidFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.PidFileFailed(_logger, Environment.ProcessId, _pidFile.Path, ex.Message);
+        }
     }
 }

@@ -4,24 +4,24 @@ using Microsoft.AspNetCore.Connections.Features;
 
 namespace Baton.Kestrel;
 
-/// <summary>Every connection this process accepted and has not yet closed, so a drain can count and, at hammer time, abort them.</summary>
+/// <summary>
+/// Every connection this process accepted and has not yet closed, by Kestrel's connection id (the one requests see
+/// as <c>HttpContext.Connection.Id</c>), so a drain can count them, ask one to close, and at hammer time abort them.
+/// </summary>
 internal sealed class ConnectionTracker
 {
-    private readonly ConcurrentDictionary<ConnectionContext, byte> _open = new();
-    private readonly ConcurrentDictionary<string, ConnectionContext> _byId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConnectionContext> _open = new(StringComparer.Ordinal);
 
     public int Count => _open.Count;
 
     public void Track(ConnectionContext connection)
     {
-        _open.TryAdd(connection, 0);
-        _byId[connection.ConnectionId] = connection;
+        _open[connection.ConnectionId] = connection;
         connection.ConnectionClosed.UnsafeRegister(
             static state =>
             {
                 var (tracker, closed) = ((ConnectionTracker, ConnectionContext))state!;
-                tracker._open.TryRemove(closed, out _);
-                tracker._byId.TryRemove(new KeyValuePair<string, ConnectionContext>(closed.ConnectionId, closed));
+                tracker._open.TryRemove(new KeyValuePair<string, ConnectionContext>(closed.ConnectionId, closed));
             },
             (this, connection));
     }
@@ -32,7 +32,7 @@ internal sealed class ConnectionTracker
     /// </summary>
     public void RequestClose(string connectionId)
     {
-        if (_byId.TryGetValue(connectionId, out var connection))
+        if (_open.TryGetValue(connectionId, out var connection))
         {
             connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
@@ -41,7 +41,7 @@ internal sealed class ConnectionTracker
     public int AbortAll(string reason)
     {
         var aborted = 0;
-        foreach (var connection in _open.Keys)
+        foreach (var connection in _open.Values)
         {
             connection.Abort(new ConnectionAbortedException(reason));
             aborted++;

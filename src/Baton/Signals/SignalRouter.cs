@@ -37,10 +37,9 @@ internal sealed class SignalRouter : IDisposable
         var pid = Environment.ProcessId;
         foreach (var (signal, number, name) in Handled)
         {
-            // UseBaton restored these already, before anything could set up the runtime's signal handling; this
-            // catches a signal ignored since then.
-            SignalDispositions.RestoreDefaultIfIgnored(number);
-            if (SignalDispositions.Restored.Contains(number))
+            // UseBaton restored these, before anything could set up the runtime's signal handling.
+            var restored = SignalDispositions.Restored.Contains(number);
+            if (restored)
             {
                 Log.SignalRestored(logger, pid, name);
             }
@@ -61,7 +60,7 @@ internal sealed class SignalRouter : IDisposable
             // The runtime decides once whether to handle SIGINT/SIGQUIT; if it saw them ignored (Console used before
             // UseBaton, in a background job), the registration is inert and the default action would kill the
             // process mid-request. Keep the ignore it started with instead, and say so.
-            if (SignalDispositions.Restored.Contains(number) && SignalDispositions.IsUncaught(number))
+            if (restored && SignalDispositions.IsUncaught(number))
             {
                 SignalDispositions.Ignore(number);
                 Log.SignalCannotBeCaught(logger, pid, name);
