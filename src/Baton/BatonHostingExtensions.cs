@@ -3,16 +3,17 @@ using Baton.Handover;
 using Baton.Hosting;
 using Baton.Interop;
 using Baton.Kestrel;
+using Baton.Signals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Baton;
@@ -22,14 +23,16 @@ public static class BatonHostingExtensions
 {
     /// <summary>
     /// Serves the app through Baton: SIGHUP starts a new copy of the program that inherits the listening sockets
-    /// and takes over once it serves; SIGTERM/SIGINT drain and stop; SIGUSR2 cuts a drain short. Options come from
-    /// the <c>Baton</c> configuration section, then <paramref name="configure"/>.
+    /// and takes over once it serves; SIGTERM/SIGINT drain and stop; SIGUSR2 cuts a drain or a handover short.
+    /// Options come from the <c>Baton</c> configuration section, then <paramref name="configure"/>.
     /// </summary>
     /// <remarks>
-    /// Configuration files are read once at start (reload-on-change is turned off): a change is applied by SIGHUP,
-    /// and a half-written file can never take a serving process down.
+    /// Call it right after creating the builder: signals are handled from here on (before, SIGHUP and SIGTERM have
+    /// their default action and end the process). Configuration files are read once at start (reload-on-change is
+    /// turned off): a change is applied by SIGHUP, and a half-written file can never take a serving process down.
     /// </remarks>
     /// <exception cref="BatonStartupException">Not on Linux, or the handover environment this process was given is invalid.</exception>
+    /// <exception cref="InvalidOperationException">UseBaton() was already called on this builder.</exception>
     public static WebApplicationBuilder UseBaton(this WebApplicationBuilder builder, Action<BatonOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -39,36 +42,42 @@ public static class BatonHostingExtensions
                 $"Baton is not supported on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}: it hands listening sockets between processes with Linux system calls. Run without UseBaton() on this OS.");
         }
 
-        // First of all: the runtime decides whether it handles SIGINT/SIGQUIT when it sets up signal handling, and
-        // an ignore inherited from nohup or `cmd &` must be gone by then (see SignalDispositions).
-        foreach (var (_, number, _) in Signals.SignalRouter.Handled)
+        var services = builder.Services;
+        if (services.Any(d => d.ServiceType == typeof(BatonProcess)))
         {
-            SignalDispositions.RestoreDefaultIfIgnored(number);
+            throw new InvalidOperationException(
+                "UseBaton() was already called on this builder: call it once, and put every option in that one call (or in the \"Baton\" configuration section).");
         }
 
-        var inherited = HandoverEnvironment.Read(
-            Environment.GetEnvironmentVariable,
-            Descriptors.Classify,
-            fd => Descriptors.IsWriteOnly(fd));
+        // A standard descriptor closed at start would be taken by the next socket, pipe or file (the runtime's own
+        // signal pipe, set up just below, among them), and console writes would land in it; and there would be no
+        // standard error to hand a successor.
+        var reopened = Descriptors.OpenClosedStandardDescriptors();
 
-        // Processes the app starts itself must not believe they are Baton successors.
+        // Then, before the runtime sets up its own signal handling: restore signals ignored at start, and take them
+        // over (see SignalRouter).
+        var signals = new SignalRouter();
+
+        var inherited = HandoverEnvironment.Read(Environment.GetEnvironmentVariable, RealDescriptorChecks.Instance);
+
+        // Processes the app starts itself - through .NET or through native code - must not believe they are successors.
         foreach (var variable in HandoverEnvironment.AllVariables)
         {
-            Environment.SetEnvironmentVariable(variable, null);
+            ProcessEnvironment.Unset(variable);
         }
 
-        var context = new HandoverContext(SuccessorCommand.CaptureCurrent(), inherited);
-        if (inherited is not null)
+        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), inherited);
+        if (process.Successor is { } successor)
         {
             // A successor that dies while starting tells its parent why, so the parent's log says it in one line.
             AppDomain.CurrentDomain.UnhandledException += (_, e) =>
-                context.ReportFailure(e.ExceptionObject is Exception ex ? $"{ex.GetType().FullName}: {ex.Message}" : "unhandled exception");
+                successor.ReportFailure(e.ExceptionObject is Exception ex ? $"{ex.GetType().FullName}: {ex.Message}" : "unhandled exception");
         }
 
         StopReloadingConfigurationFiles(builder.Configuration);
 
-        var services = builder.Services;
-        services.AddSingleton(context);
+        services.AddSingleton(process);
+        services.AddSingleton(signals);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(new ListenerRegistry(inherited));
         services.AddSingleton<ConnectionTracker>();
@@ -83,8 +92,6 @@ public static class BatonHostingExtensions
         optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<BatonOptions>, BatonOptionsValidator>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>();
-        services.AddRequestTimeouts();
-        services.AddSingleton<IConfigureOptions<RequestTimeoutOptions>, RequestTimeoutsSetup>();
         services.AddSingleton<IStartupFilter, DrainStartupFilter>();
 
         services.AddSingleton<IPostConfigureOptions<SocketTransportOptions>, ListenSocketSetup>();
@@ -95,6 +102,7 @@ public static class BatonHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<BatonRuntime>());
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, BatonHostLifetime>();
+        services.AddHostedService(sp => new StartupNotes(sp.GetRequiredService<ILoggerFactory>(), reopened));
         return builder;
     }
 
@@ -113,25 +121,22 @@ public static class BatonHostingExtensions
             }
         }
     }
-}
 
-/// <summary>Kestrel's listen-socket seam: an inherited socket when one serves the endpoint, else a fresh bind.</summary>
-internal sealed class ListenSocketSetup(ListenerRegistry registry, HandoverContext context, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory)
-    : IPostConfigureOptions<SocketTransportOptions>
-{
-    public void PostConfigure(string? name, SocketTransportOptions options)
+    /// <summary>What UseBaton found before logging existed, said once the host starts.</summary>
+    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> reopened) : IHostedService
     {
-        var bindFresh = options.CreateBoundListenSocket;
-        var logger = loggerFactory.CreateLogger("Baton");
-        options.CreateBoundListenSocket = endPoint =>
+        public Task StartAsync(CancellationToken cancellationToken)
         {
-            var socket = registry.CreateListenSocket(endPoint, bindFresh, out var adopted);
-            if (adopted is not null)
+            var logger = loggerFactory.CreateLogger("Baton");
+            if (reopened.Count > 0)
             {
-                Log.AdoptedListener(logger, Environment.ProcessId, adopted.Describe(), context.Inherited?.ParentPid ?? 0);
+                Log.StandardDescriptorsOpened(logger, Environment.ProcessId, string.Join(", ", reopened));
             }
 
-            return socket;
-        };
+            Log.SpawnSupport(logger, Environment.ProcessId, SpawnSupport.Current.Describe());
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -39,21 +39,25 @@ public sealed class BatonOptions
 
     /// <summary>
     /// Time allowed to receive a request's headers, and how long an idle keep-alive connection is kept
-    /// (Kestrel's <c>RequestHeadersTimeout</c> and <c>KeepAliveTimeout</c>). Null: Kestrel's defaults.
+    /// (Kestrel's <c>RequestHeadersTimeout</c> and <c>KeepAliveTimeout</c>). Null: Kestrel's defaults, or what the app
+    /// set in <c>ConfigureKestrel</c>.
     /// </summary>
     public TimeSpan? ReadTimeout { get; set; }
 
     /// <summary>
-    /// Time a request may take to be handled, enforced by the request-timeouts middleware as its default policy
-    /// (the request is cancelled and, if nothing was sent yet, answered 504). Null: no limit.
+    /// Time a request may take to be handled: then its <c>RequestAborted</c> token is cancelled and, if nothing was
+    /// sent yet, it is answered 504. An endpoint's own timeout metadata wins: <c>.DisableRequestTimeout()</c>,
+    /// <c>[DisableRequestTimeout]</c>, <c>.WithRequestTimeout(...)</c> or <c>[RequestTimeout]</c> take it out of
+    /// this limit (the last two are enforced by the app's own <c>UseRequestTimeouts()</c>), and so does a WebSocket
+    /// request. Null: no limit.
     /// </summary>
     public TimeSpan? WriteTimeout { get; set; }
 
     /// <summary>
     /// The largest total size of a request's headers (Kestrel's <c>MaxRequestHeadersTotalSize</c>); bigger
-    /// requests get 431. Default 1 MiB, as the seed's <c>MaxHeaderBytes: 1 &lt;&lt; 20</c>.
+    /// requests get 431. Null: Kestrel's default (32 KiB), or what the app set in <c>ConfigureKestrel</c>.
     /// </summary>
-    public int MaxHeaderBytes { get; set; } = 1 << 20;
+    public int? MaxHeaderBytes { get; set; }
 
     /// <summary>
     /// Called once the process serves, just before it tells its parent (if any) that it is ready: it sees the real

@@ -34,11 +34,26 @@ internal static partial class Log
     [LoggerMessage(14, LogLevel.Warning, "SIGHUP ignored by process {Pid}: it is {State}, a restart needs it Serving")]
     public static partial void RestartIgnored(ILogger logger, int pid, BatonState state);
 
+    [LoggerMessage(15, LogLevel.Warning, "SIGHUP deferred by process {Pid}: process {PredecessorPid} it took over from still drains ({Connections} connection(s) open); the restart starts once it has exited")]
+    public static partial void RestartDeferred(ILogger logger, int pid, int predecessorPid, string connections);
+
+    [LoggerMessage(16, LogLevel.Information, "Process {PredecessorPid} has exited: process {Pid} starts the deferred restart")]
+    public static partial void DeferredRestartStarting(ILogger logger, int pid, int predecessorPid);
+
+    [LoggerMessage(17, LogLevel.Warning, "SIGUSR2 received by process {Pid} during a handover: the new process is abandoned (killed), this one serves on")]
+    public static partial void HandoverAbandoned(ILogger logger, int pid);
+
+    [LoggerMessage(18, LogLevel.Critical, "New process {ChildPid} {Exit} while process {Pid} drains: nothing accepts on the listeners now (restart the service)")]
+    public static partial void SuccessorDied(ILogger logger, int childPid, string exit, int pid);
+
+    [LoggerMessage(19, LogLevel.Warning, "Process {Pid}: process {ParentPid} it took over from exited before it accepted the ready; this process serves anyway (nobody else accepts)")]
+    public static partial void PredecessorVanished(ILogger logger, int pid, int parentPid);
+
     [LoggerMessage(20, LogLevel.Information, "Process {Pid} stopped accepting (listener {Detail})")]
     public static partial void ListenerClosedCore(ILogger logger, int pid, string detail);
 
-    public static void ListenerClosed(ILogger logger, int pid, bool handedOver) =>
-        ListenerClosedCore(logger, pid, handedOver ? "closed here, still open in the new process" : "closed");
+    public static void ListenerClosed(ILogger logger, int pid, bool keptOpen) =>
+        ListenerClosedCore(logger, pid, keptOpen ? "closed here, still open in the other process" : "closed");
 
     [LoggerMessage(21, LogLevel.Information, "Process {Pid} waiting for {Connections} connection(s) to finish")]
     public static partial void WaitingForConnections(ILogger logger, int pid, int connections);
@@ -49,10 +64,13 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Information, "Process {Pid} exiting")]
     public static partial void Exiting(ILogger logger, int pid);
 
+    [LoggerMessage(24, LogLevel.Error, "Process {Pid}: the drain failed; exiting")]
+    public static partial void DrainFailed(ILogger logger, int pid, Exception exception);
+
     [LoggerMessage(30, LogLevel.Information, "{Signal} received by process {Pid}: graceful shutdown")]
     public static partial void StopRequested(ILogger logger, int pid, string signal);
 
-    [LoggerMessage(31, LogLevel.Warning, "{Signal} received by process {Pid} during a handover: the service stops once the handover ends")]
+    [LoggerMessage(31, LogLevel.Warning, "{Signal} received by process {Pid} during a handover: the new process is abandoned (killed), then this one stops")]
     public static partial void StopDuringHandover(ILogger logger, int pid, string signal);
 
     [LoggerMessage(32, LogLevel.Information, "{Signal} ignored by process {Pid}: it is already {State}")]
@@ -77,7 +95,16 @@ internal static partial class Log
     public static partial void SignalCannotBeCaught(ILogger logger, int pid, string signal);
 
     [LoggerMessage(46, LogLevel.Critical, "Process {Pid} failed while it was taking over and stops; its predecessor keeps serving")]
+    public static partial void TakeOverFailed(ILogger logger, int pid, Exception exception);
+
+    [LoggerMessage(47, LogLevel.Critical, "Process {Pid} failed to start and stops (exit code 1)")]
     public static partial void StartFailed(ILogger logger, int pid, Exception exception);
+
+    [LoggerMessage(48, LogLevel.Warning, "Process {Pid} was started with descriptor(s) {Descriptors} closed (standard input/output/error); they now point at /dev/null")]
+    public static partial void StandardDescriptorsOpened(ILogger logger, int pid, string descriptors);
+
+    [LoggerMessage(49, LogLevel.Debug, "Process {Pid} starts successors with {Spawn}")]
+    public static partial void SpawnSupport(ILogger logger, int pid, string spawn);
 
     [LoggerMessage(44, LogLevel.Warning, "Process {Pid} still running {GraceMs} ms after the hammer (a handler ignores its aborted request): exiting now")]
     public static partial void HammerExit(ILogger logger, int pid, long graceMs);
@@ -88,6 +115,6 @@ internal static partial class Log
     [LoggerMessage(51, LogLevel.Information, "Process {Pid} wrote pid file {Path}")]
     public static partial void PidFileWritten(ILogger logger, int pid, string path);
 
-    [LoggerMessage(52, LogLevel.Information, "Process {Pid}: configuration files are read once at start; send SIGHUP to apply changes")]
-    public static partial void ConfigReloadDisabled(ILogger logger, int pid);
+    [LoggerMessage(53, LogLevel.Information, "Process {Pid} removed Unix socket file {Path}")]
+    public static partial void UnixSocketRemoved(ILogger logger, int pid, string path);
 }

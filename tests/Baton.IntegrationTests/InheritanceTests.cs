@@ -80,21 +80,27 @@ public sealed class InheritanceTests
     [InlineData("BATON_LISTEN_FDS", "1000=tcp:127.0.0.1:1", "BATON_LISTEN_FDS: descriptor 1000 (tcp:127.0.0.1:1) is not open")]
     [InlineData("BATON_LISTEN_FDS", "0=tcp:127.0.0.1:1", "is not a whole number of at least 3")]
     [InlineData("BATON_LISTEN_FDS", "58=http://x", "is not an endpoint of the form")]
-    [InlineData("BATON_READY_FD", "x", "BATON_READY_FD: 'x' is not a whole number")]
+    [InlineData("BATON_CHANNEL_FD", "x", "BATON_CHANNEL_FD: 'x' is not a whole number")]
+    [InlineData("BATON_CHANNEL_FD", "8", "BATON_CHANNEL_FD=8: descriptor 8 is not a connected stream socket")]
+    [InlineData("BATON_STDERR_RELAY_FD", "300", "BATON_STDERR_RELAY_FD=300: descriptor 300 is not open")]
+    [InlineData("BATON_GENERATION", "1", "BATON_GENERATION: '1' is not a whole number of at least 2")]
     public async Task Invalid_handover_environment_fails_the_start_naming_the_variable(string variable, string value, string expected)
     {
-        // Descriptor 5, opened for writing by the shell, stands in for the handshake pipe, so that only the variable
-        // under test is wrong.
+        // Descriptors 5, 6 and 7, opened by the shell, stand in for the channel and the standard-error pair. None is a
+        // socket, but the channel is checked last, after everything each case breaks; the channel case names 8, also open.
         var environment = new Dictionary<string, string>
         {
             ["BATON_LISTEN_FDS"] = string.Empty,
-            ["BATON_READY_FD"] = "5",
+            ["BATON_CHANNEL_FD"] = "5",
+            ["BATON_STDERR_FD"] = "6",
+            ["BATON_STDERR_RELAY_FD"] = "7",
             ["BATON_GENERATION"] = "2",
+            ["BATON_PARENT_PID"] = "1",
         };
         environment[variable] = value;
 
         await using var server = await ServerProcess.StartAsync(
-            SampleApp.Hello, shellPrefix: "exec 5>/dev/null", environment: environment, waitUntilServing: false);
+            SampleApp.Hello, shellPrefix: "exec 5>/dev/null 6>/dev/null 7</dev/null 8>/dev/null", environment: environment, waitUntilServing: false);
         using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await server.Root.WaitForExitAsync(exit.Token);
         Assert.NotEqual(0, server.Root.ExitCode);

@@ -187,7 +187,7 @@ public sealed class InteropTests
     private static string ReadAll(int fd)
     {
         var text = new System.Text.StringBuilder();
-        while (ReadyPipe.Read(fd, TimeSpan.FromSeconds(10)) is { Length: > 0 } bytes)
+        while (DescriptorIo.Read(fd, TimeSpan.FromSeconds(10)) is { Length: > 0 } bytes)
         {
             text.Append(System.Text.Encoding.UTF8.GetString(bytes));
         }

@@ -21,7 +21,11 @@ public sealed class SuccessorLauncherTests
         Assert.Equal(100, success.Pid);
         Assert.Equal(2, success.Generation);
         Assert.False(child.Killed);
-        Assert.True(child.Disposed);
+        Assert.True(child.Accepted);
+
+        // The caller keeps the successor (it reports its drain to it); a failed one is disposed here.
+        Assert.Same(child, success.Successor);
+        Assert.False(child.Disposed);
         Assert.Equal(2, Assert.Single(launcher.Starts).Generation);
     }
 
@@ -97,5 +101,71 @@ public sealed class SuccessorLauncherTests
 
         var failed = Assert.IsType<HandoverFailed>(outcome);
         Assert.StartsWith("the new process could not be started: posix_spawn(/app) failed:", failed.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_ready_already_there_at_the_deadline_is_honoured_by_a_last_look()
+    {
+        var child = new FakeSuccessor(105);
+        child.Say("ready 105 2");
+
+        // The first reading of the clock is already past the deadline: only the last look can see the ready.
+        var outcome = new SuccessorLauncher(new FakeLauncher().Then(child), new SteppingTimeProvider(TimeSpan.FromSeconds(10)))
+            .Run(Listeners, 2, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        Assert.IsType<HandoverSucceeded>(outcome);
+        Assert.True(child.Accepted);
+        Assert.False(child.Killed);
+    }
+
+    [Fact]
+    public void A_ready_that_comes_with_the_abandonment_is_not_accepted()
+    {
+        var child = new FakeSuccessor(106);
+        child.Say("ready 106 2");
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        var outcome = new SuccessorLauncher(new FakeLauncher().Then(child), TimeProvider.System).Run(Listeners, 2, TimeSpan.FromSeconds(5), cancel.Token);
+
+        Assert.IsType<HandoverFailed>(outcome);
+        Assert.False(child.Accepted);
+        Assert.True(child.Killed);
+        Assert.True(child.Disposed);
+    }
+
+    [Fact]
+    public void A_successor_that_dies_between_ready_and_go_fails_the_handover()
+    {
+        var child = new FakeSuccessor(107) { CannotBeTold = true, Exit = new ChildExit(null, 11) };
+        child.Say("ready 107 2");
+
+        var outcome = new SuccessorLauncher(new FakeLauncher().Then(child), TimeProvider.System).Run(Listeners, 2, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        var failed = Assert.IsType<HandoverFailed>(outcome);
+        Assert.Equal("new process 107 reported ready, then could not be told to go on: it was killed by signal 11 (SIGSEGV)", failed.Reason);
+    }
+
+    [Fact]
+    public async Task A_child_not_reaped_within_the_grace_period_is_reaped_later_not_dropped()
+    {
+        // Two attempts fail inside the launcher's (instant) grace period; the reaper keeps trying until one succeeds.
+        var child = new FakeSuccessor(108) { UnreapableTries = 1000 };
+        var time = new SteppingTimeProvider(TimeSpan.FromSeconds(1));
+
+        var outcome = new SuccessorLauncher(new FakeLauncher().Then(child), time).Run(Listeners, 2, TimeSpan.FromSeconds(2), CancellationToken.None);
+
+        var failed = Assert.IsType<HandoverFailed>(outcome);
+        Assert.Contains("not reaped within 5 s of SIGKILL; still trying", failed.Reason, StringComparison.Ordinal);
+        var attempts = child.ReapAttempts;
+        child.UnreapableTries = 1;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (ChildReaper.PendingCount > 0 || child.ReapAttempts < attempts + 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the reaper must keep trying until the child is reaped");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, child.UnreapableTries);
     }
 }

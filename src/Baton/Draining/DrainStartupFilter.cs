@@ -7,16 +7,17 @@ namespace Baton.Draining;
 
 /// <summary>
 /// Puts Baton's middleware in front of the app: request counting and <c>Connection: close</c> while draining, then,
-/// when <see cref="BatonOptions.WriteTimeout"/> is set, the request-timeouts middleware that enforces it.
+/// when <see cref="BatonOptions.WriteTimeout"/> is set, the <see cref="WriteTimeout"/> that enforces it.
 /// </summary>
 internal sealed class DrainStartupFilter(DrainController drain, Kestrel.ConnectionTracker connections, IOptions<BatonOptions> options) : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         app.Use(next => context => HandleAsync(context, next));
-        if (options.Value.WriteTimeout is not null)
+        if (options.Value.WriteTimeout is { } timeout)
         {
-            app.UseRequestTimeouts();
+            var writeTimeout = new WriteTimeout(timeout);
+            app.Use(next => context => writeTimeout.InvokeAsync(context, next));
         }
 
         next(app);

@@ -17,7 +17,14 @@ internal interface IServerControl
 {
     IReadOnlyList<InheritedListener> Listeners { get; }
 
-    Task StopAcceptingAsync(bool handedOver);
+    /// <summary>
+    /// False in a successor until its predecessor has said "go": until then the listening sockets are the
+    /// predecessor's, and a stop here must leave them open.
+    /// </summary>
+    bool OwnsListeners { get; }
+
+    /// <summary>Stops taking connections. With <paramref name="keepSocketsOpen"/>, another process serves the same sockets.</summary>
+    Task StopAcceptingAsync(bool keepSocketsOpen);
 
     Task<Draining.DrainResult> DrainAsync(CancellationToken hammer);
 
@@ -36,33 +43,39 @@ internal interface IServerControl
 /// nothing" are one decision each.
 /// </summary>
 /// <remarks>
-/// Serving -> HandingOver -> Draining -> Exited, with HandingOver -> Serving when the successor fails. Serving ->
-/// Draining on stop. Nothing is unbound before the successor reports ready, so a failed handover leaves the process
-/// exactly as it was.
+/// Serving -> HandingOver -> Draining -> Exited, with HandingOver -> Serving when the successor fails or the handover is
+/// abandoned. Serving -> Draining on stop. Nothing is unbound before the successor is accepted, so a failed handover
+/// leaves the process exactly as it was. Every path out of HandingOver is taken whatever throws on the way (a log
+/// provider, a read, memory): the state is changed first, and side effects after it are each guarded.
 /// </remarks>
 internal sealed class HandoverCoordinator
 {
-    private readonly object _gate = new();
+    private static readonly TimeSpan DrainReportInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly Lock _gate = new();
     private readonly IServerControl _server;
     private readonly SuccessorLauncher _launcher;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TimeSpan _readyTimeout;
+    private readonly IPredecessor? _predecessor;
     private readonly CancellationTokenSource _hammer = new();
-    private readonly CancellationTokenSource _abandonHandover = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _abandonHandover;
     private BatonState _state = BatonState.Starting;
     private bool _stopAfterHandover;
+    private bool _restartDeferred;
 
-    public HandoverCoordinator(IServerControl server, SuccessorLauncher launcher, TimeProvider time, ILogger logger, TimeSpan readyTimeout, int generation)
+    public HandoverCoordinator(IServerControl server, SuccessorLauncher launcher, TimeProvider time, ILogger logger, TimeSpan readyTimeout, int generation, IPredecessor? predecessor = null)
     {
         _server = server;
         _launcher = launcher;
         _time = time;
         _logger = logger;
         _readyTimeout = readyTimeout;
+        _predecessor = predecessor;
         Generation = generation;
-        _launcher.Started = childPid => Log.SuccessorStarted(_logger, childPid, Environment.ProcessId);
+        _launcher.Started = childPid => Say(l => Log.SuccessorStarted(l, childPid, Environment.ProcessId));
     }
 
     public int Generation { get; }
@@ -104,41 +117,57 @@ internal sealed class HandoverCoordinator
         {
             if (_state != BatonState.Serving)
             {
-                Log.RestartIgnored(_logger, Environment.ProcessId, _state);
+                var state = _state;
+                Say(l => Log.RestartIgnored(l, Environment.ProcessId, state));
+                return;
+            }
+
+            if (_predecessor is { IsAlive: true } predecessor)
+            {
+                // At most two server processes: this one and the one it took over from. A restart now would start a
+                // third while the predecessor still holds its memory and connections; it starts once it has exited.
+                var connections = predecessor.OpenConnections;
+                Say(l => Log.RestartDeferred(l, Environment.ProcessId, predecessor.Pid, connections is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "its"));
+                if (!_restartDeferred)
+                {
+                    _restartDeferred = true;
+                    predecessor.Exited.ContinueWith(_ => RunDeferredRestart(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+
                 return;
             }
 
             _state = BatonState.HandingOver;
-            Log.RestartRequested(_logger, Environment.ProcessId);
-            Work = Task.Factory.StartNew(RunHandover, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+            _stopAfterHandover = false;
+            _abandonHandover = new CancellationTokenSource();
+            var abandon = _abandonHandover.Token;
+            Say(l => Log.RestartRequested(l, Environment.ProcessId));
+            Work = Task.Factory.StartNew(() => RunHandover(abandon), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
     }
 
-    public void Stop(string signal)
+    public void Stop(string reason)
     {
         lock (_gate)
         {
+            _restartDeferred = false;
             switch (_state)
             {
-                case BatonState.Starting:
-                    Log.StopRequested(_logger, Environment.ProcessId, signal);
-                    _state = BatonState.Exited;
-                    _server.Exit(deletePidFile: false, hammered: false);
-                    _exited.TrySetResult();
-                    return;
-                case BatonState.Serving:
-                    Log.StopRequested(_logger, Environment.ProcessId, signal);
+                case BatonState.Starting or BatonState.Serving:
+                    Say(l => Log.StopRequested(l, Environment.ProcessId, reason));
                     _state = BatonState.Draining;
                     Work = DrainAndExitAsync(handedOver: false);
                     return;
                 case BatonState.HandingOver:
-                    // Stopping means the service stops: let the handover finish (it may already serve requests), then
-                    // stop whichever process serves.
-                    Log.StopDuringHandover(_logger, Environment.ProcessId, signal);
+                    // The service stops: the starting process is abandoned (killed and reaped within a second), then
+                    // this one drains. Should it have been accepted already, it is told to stop too.
+                    Say(l => Log.StopDuringHandover(l, Environment.ProcessId, reason));
                     _stopAfterHandover = true;
+                    _abandonHandover?.Cancel();
                     return;
                 default:
-                    Log.StopIgnored(_logger, Environment.ProcessId, signal, _state);
+                    var state = _state;
+                    Say(l => Log.StopIgnored(l, Environment.ProcessId, reason, state));
                     return;
             }
         }
@@ -148,72 +177,124 @@ internal sealed class HandoverCoordinator
     {
         lock (_gate)
         {
-            if (_state != BatonState.Draining)
+            switch (_state)
             {
-                Log.HammerIgnored(_logger, Environment.ProcessId, _state);
-                return;
+                case BatonState.Draining:
+                    break;
+                case BatonState.HandingOver:
+                    // Hammer cuts short what is in progress: here, the handover. The new process is killed; this one
+                    // serves on (unless a stop is pending, which then drains with the hammer already down).
+                    Say(l => Log.HandoverAbandoned(l, Environment.ProcessId));
+                    _abandonHandover?.Cancel();
+                    if (_stopAfterHandover)
+                    {
+                        _hammer.Cancel();
+                    }
+
+                    return;
+                default:
+                    var state = _state;
+                    Say(l => Log.HammerIgnored(l, Environment.ProcessId, state));
+                    return;
             }
         }
 
-        Log.Hammering(_logger, Environment.ProcessId, _server.OpenConnections);
+        Say(l => Log.Hammering(l, Environment.ProcessId, _server.OpenConnections));
         _hammer.Cancel();
     }
 
-    private async Task RunHandover()
+    private void RunDeferredRestart()
     {
-        var listeners = _server.Listeners;
-        var outcome = _launcher.Run(listeners, Generation + 1, _readyTimeout, _abandonHandover.Token);
-        switch (outcome)
+        lock (_gate)
         {
-            case HandoverFailed failed:
-                Log.HandoverFailed(_logger, Environment.ProcessId, failed.Reason);
-                if (failed.Pid is { } failedPid)
-                {
-                    _server.ReclaimPidFile(failedPid);
-                }
-
-                bool stop;
-                lock (_gate)
-                {
-                    _state = BatonState.Serving;
-                    stop = _stopAfterHandover;
-                }
-
-                if (stop)
-                {
-                    Stop("a stop signal received during the handover");
-                }
-
+            if (!_restartDeferred)
+            {
                 return;
-            case HandoverSucceeded ready:
-                Log.SuccessorReady(_logger, ready.Pid, ready.Generation, (long)ready.Elapsed.TotalMilliseconds, Environment.ProcessId);
-                lock (_gate)
-                {
-                    _state = BatonState.Draining;
-                    if (_stopAfterHandover)
-                    {
-                        Log.ForwardingStop(_logger, Environment.ProcessId, ready.Pid);
-                        _launcher.RequestStop(ready.Pid);
-                    }
-                }
+            }
 
-                await DrainAndExitAsync(handedOver: true).ConfigureAwait(false);
-                return;
+            _restartDeferred = false;
+        }
+
+        Say(l => Log.DeferredRestartStarting(l, Environment.ProcessId, _predecessor!.Pid));
+        Restart();
+    }
+
+    private async Task RunHandover(CancellationToken abandon)
+    {
+        HandoverOutcome outcome;
+        try
+        {
+            outcome = _launcher.Run(_server.Listeners, Generation + 1, _readyTimeout, abandon);
+        }
+        catch (Exception ex)
+        {
+            // The launcher kills and reaps its child on every path; what is left to guard is this process's state.
+            outcome = new HandoverFailed(null, $"the handover broke ({ex.GetType().Name}: {ex.Message})", TimeSpan.Zero);
+        }
+
+        if (outcome is HandoverSucceeded ready)
+        {
+            bool stop;
+            lock (_gate)
+            {
+                _state = BatonState.Draining;
+                stop = _stopAfterHandover;
+            }
+
+            Say(l => Log.SuccessorReady(l, ready.Pid, ready.Generation, (long)ready.Elapsed.TotalMilliseconds, Environment.ProcessId));
+            if (stop)
+            {
+                Say(l => Log.ForwardingStop(l, Environment.ProcessId, ready.Pid));
+                Guard(() => _launcher.RequestStop(ready.Pid));
+            }
+
+            await DrainAndExitAsync(handedOver: true, ready.Successor).ConfigureAwait(false);
+            return;
+        }
+
+        var failed = (HandoverFailed)outcome;
+        bool stopNow;
+        lock (_gate)
+        {
+            _state = BatonState.Serving;
+            stopNow = _stopAfterHandover;
+        }
+
+        Say(l => Log.HandoverFailed(l, Environment.ProcessId, failed.Reason));
+        if (failed.Pid is { } failedPid)
+        {
+            Guard(() => _server.ReclaimPidFile(failedPid));
+        }
+
+        if (stopNow)
+        {
+            Stop("a stop requested during the handover");
         }
     }
 
-    private async Task DrainAndExitAsync(bool handedOver)
+    private async Task DrainAndExitAsync(bool handedOver, ISuccessorProcess? successor = null)
     {
         var hammered = false;
         try
         {
-            await _server.StopAcceptingAsync(handedOver).ConfigureAwait(false);
-            Log.ListenerClosed(_logger, Environment.ProcessId, handedOver);
+            // A successor that was never told "go" does not own its sockets: its predecessor serves on them.
+            var keepSocketsOpen = handedOver || !_server.OwnsListeners;
+            await _server.StopAcceptingAsync(keepSocketsOpen).ConfigureAwait(false);
+            Say(l => Log.ListenerClosed(l, Environment.ProcessId, keepSocketsOpen));
             var start = _time.GetTimestamp();
-            Log.WaitingForConnections(_logger, Environment.ProcessId, _server.OpenConnections);
+            Say(l => Log.WaitingForConnections(l, Environment.ProcessId, _server.OpenConnections));
+            using var watch = new CancellationTokenSource();
+            var watching = successor is null ? Task.CompletedTask : WatchSuccessorAsync(successor, watch.Token);
             var result = await _server.DrainAsync(_hammer.Token).ConfigureAwait(false);
+            watch.Cancel();
+            await watching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             hammered = result is Draining.DrainResult.Hammered or Draining.DrainResult.HammerTimeElapsed;
-            Log.Drained(_logger, Environment.ProcessId, result, (long)_time.GetElapsedTime(start).TotalMilliseconds, _server.OpenConnections);
+            var elapsed = (long)_time.GetElapsedTime(start).TotalMilliseconds;
+            Say(l => Log.Drained(l, Environment.ProcessId, result, elapsed, _server.OpenConnections));
+        }
+        catch (Exception ex)
+        {
+            Say(l => Log.DrainFailed(l, Environment.ProcessId, ex));
         }
         finally
         {
@@ -222,9 +303,50 @@ internal sealed class HandoverCoordinator
                 _state = BatonState.Exited;
             }
 
-            Log.Exiting(_logger, Environment.ProcessId);
-            _server.Exit(deletePidFile: !handedOver, hammered);
+            Say(l => Log.Exiting(l, Environment.ProcessId));
+            Guard(() => _server.Exit(deletePidFile: !handedOver, hammered));
             _exited.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// While this process drains: tells the successor how many connections are left (it names them when it defers a
+    /// restart), and reaps it should it die - loudly, since nothing accepts on the listeners then.
+    /// </summary>
+    private async Task WatchSuccessorAsync(ISuccessorProcess successor, CancellationToken stop)
+    {
+        var reported = -1;
+        while (!stop.IsCancellationRequested)
+        {
+            var open = _server.OpenConnections;
+            if (open != reported)
+            {
+                successor.ReportDraining(open);
+                reported = open;
+            }
+
+            if (successor.TryReap() is { } exit)
+            {
+                Say(l => Log.SuccessorDied(l, successor.Pid, exit.ToString(), Environment.ProcessId));
+                return;
+            }
+
+            await Task.Delay(DrainReportInterval, _time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>A log line that fails (a broken provider) must not take the state machine with it.</summary>
+    private void Say(Action<ILogger> log) => Guard(() => log(_logger));
+
+    private static void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception)
+        {
+            // Deliberately dropped: see the remarks on the class. The state is already where it must be.
         }
     }
 }

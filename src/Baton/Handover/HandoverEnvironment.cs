@@ -1,21 +1,50 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using Baton.Interop;
 
 namespace Baton.Handover;
 
+/// <summary>The descriptor checks a successor runs on what it is told; faked in unit tests.</summary>
+internal interface IDescriptorChecks
+{
+    DescriptorKind Classify(int fd);
+
+    /// <summary>The address the socket is bound to (getsockname); null if it has none Baton knows.</summary>
+    EndPoint? BoundEndPoint(int fd);
+
+    /// <summary>A connected stream socket open for reading and writing.</summary>
+    bool IsChannel(int fd);
+
+    bool IsOpen(int fd);
+}
+
+internal sealed class RealDescriptorChecks : IDescriptorChecks
+{
+    public static readonly RealDescriptorChecks Instance = new();
+
+    public DescriptorKind Classify(int fd) => Descriptors.Classify(fd);
+
+    public EndPoint? BoundEndPoint(int fd) => Descriptors.BoundEndPoint(fd);
+
+    public bool IsChannel(int fd) => Descriptors.IsStreamSocket(fd);
+
+    public bool IsOpen(int fd) => Descriptors.IsOpen(fd);
+}
+
 /// <summary>
-/// The environment variables through which a process tells its successor what it inherits, and their validation.
-/// Everything a successor is told is checked before it is believed: a wrong value fails the start with a message
-/// naming the variable, rather than serving on the wrong socket.
+/// The environment variables through which a process tells its successor what it inherits: written by the parent
+/// (<see cref="ForSuccessor"/>) and read by the successor (<see cref="Read"/>), here only. Everything a successor
+/// is told is checked before it is believed: a wrong value fails the start with a message naming the variable,
+/// rather than serving on the wrong socket.
 /// </summary>
 internal static class HandoverEnvironment
 {
-    /// <summary>"3=tcp:127.0.0.1:8000;4=unix:/run/app.sock": each inherited listener and the endpoint it must be bound to.</summary>
+    /// <summary>"3=tcp:127.0.0.1:8000;4=unix:/run/app.sock": each inherited listener and the endpoint it is bound to.</summary>
     public const string ListenersVariable = "BATON_LISTEN_FDS";
 
-    /// <summary>The descriptor of the pipe on which the successor reports "ready" (or why it failed).</summary>
-    public const string ReadyVariable = "BATON_READY_FD";
+    /// <summary>The successor's end of the two-way channel with its parent (see <see cref="HandshakeMessage"/>).</summary>
+    public const string ChannelVariable = "BATON_CHANNEL_FD";
 
     /// <summary>The successor's generation: 1 for the first process.</summary>
     public const string GenerationVariable = "BATON_GENERATION";
@@ -24,13 +53,42 @@ internal static class HandoverEnvironment
     public const string ParentVariable = "BATON_PARENT_PID";
 
     /// <summary>
-    /// The descriptor of the standard error the successor should write to once it serves. Until then its standard error
-    /// goes through the parent, which passes it on and keeps the tail, so that a successor that dies before it can say
+    /// The real standard error, for the successor to write to once it is accepted. Until then its standard error is a
+    /// pipe through the parent, which passes it on and keeps the tail, so that a successor that dies before it can say
     /// why (a broken appsettings.json throws before any Baton code runs) still has its exception in the parent's log.
     /// </summary>
     public const string StandardErrorVariable = "BATON_STDERR_FD";
 
-    public static readonly IReadOnlyList<string> AllVariables = [ListenersVariable, ReadyVariable, GenerationVariable, ParentVariable, StandardErrorVariable];
+    /// <summary>
+    /// The read end of that pipe. The successor keeps relaying it once the parent is gone, for the processes it
+    /// started before it was ready, which still write into the pipe.
+    /// </summary>
+    public const string StandardErrorRelayVariable = "BATON_STDERR_RELAY_FD";
+
+    public static readonly IReadOnlyList<string> AllVariables =
+        [ListenersVariable, ChannelVariable, GenerationVariable, ParentVariable, StandardErrorVariable, StandardErrorRelayVariable];
+
+    /// <summary>
+    /// What a successor gets: the parent's descriptors in the order the spawn hands them on (as 3, 4, ...), and the
+    /// variables that tell the successor which number is which.
+    /// </summary>
+    public static (IReadOnlyList<int> Descriptors, IReadOnlyList<string> Variables) ForSuccessor(
+        IReadOnlyList<InheritedListener> listeners, int channel, int standardError, int standardErrorRelay, int generation, int parentPid)
+    {
+        var first = ProcessSpawner.FirstInheritedDescriptor;
+        var renumbered = listeners.Select((l, i) => l with { Descriptor = first + i }).ToList();
+        var descriptors = listeners.Select(l => l.Descriptor).Concat([channel, standardError, standardErrorRelay]).ToList();
+        string[] variables =
+        [
+            $"{ListenersVariable}={FormatListeners(renumbered)}",
+            $"{ChannelVariable}={Number(first + listeners.Count)}",
+            $"{StandardErrorVariable}={Number(first + listeners.Count + 1)}",
+            $"{StandardErrorRelayVariable}={Number(first + listeners.Count + 2)}",
+            $"{GenerationVariable}={Number(generation)}",
+            $"{ParentVariable}={Number(parentPid)}",
+        ];
+        return (descriptors, variables);
+    }
 
     public static string FormatListeners(IEnumerable<InheritedListener> listeners)
     {
@@ -42,7 +100,7 @@ internal static class HandoverEnvironment
                 text.Append(';');
             }
 
-            text.Append(InheritedListener.FormatDescriptor(listener.Descriptor)).Append('=').Append(listener.Describe());
+            text.Append(Number(listener.Descriptor)).Append('=').Append(listener.Describe());
         }
 
         return text.ToString();
@@ -50,54 +108,55 @@ internal static class HandoverEnvironment
 
     /// <summary>Reads what this process inherited, or null when it was not started by a Baton handover.</summary>
     /// <exception cref="BatonStartupException">A variable is malformed or names a descriptor that is not what it claims.</exception>
-    public static InheritedState? Read(Func<string, string?> getVariable, Func<int, DescriptorKind> classify, Func<int, bool> isWritablePipe)
+    public static InheritedState? Read(Func<string, string?> getVariable, IDescriptorChecks checks)
     {
-        var listenersText = getVariable(ListenersVariable);
-        var readyText = getVariable(ReadyVariable);
-        var generationText = getVariable(GenerationVariable);
-        var parentText = getVariable(ParentVariable);
-        if (listenersText is null && readyText is null && generationText is null && parentText is null)
+        var texts = AllVariables.ToDictionary(v => v, getVariable);
+        if (texts.Values.All(t => t is null))
         {
             return null;
         }
 
-        if (listenersText is null || readyText is null || generationText is null)
+        var missing = AllVariables.Where(v => texts[v] is null).ToList();
+        if (missing.Count > 0)
         {
-            var missing = new[] { (ListenersVariable, listenersText), (ReadyVariable, readyText), (GenerationVariable, generationText) }
-                .Where(v => v.Item2 is null).Select(v => v.Item1);
             throw new BatonStartupException(
-                $"Incomplete handover environment: {string.Join(", ", missing)} missing. These variables are set by Baton for a successor process; unset them to start normally.");
+                $"Incomplete handover environment: {string.Join(", ", missing)} missing. These variables are set by Baton for a successor process; unset them all to start normally.");
         }
 
-        var generation = ParseNumber(GenerationVariable, generationText, minimum: 2);
-        var readyFd = ParseNumber(ReadyVariable, readyText, minimum: 3);
-        if (!isWritablePipe(readyFd))
+        // Every number first, then what the descriptors are: the listeners, then standard error, the channel last.
+        var generation = ParseNumber(GenerationVariable, texts[GenerationVariable]!, minimum: 2);
+        var parentPid = ParseNumber(ParentVariable, texts[ParentVariable]!, minimum: 1);
+        var channel = ParseNumber(ChannelVariable, texts[ChannelVariable]!, minimum: 3);
+        var standardError = ParseNumber(StandardErrorVariable, texts[StandardErrorVariable]!, minimum: 3);
+        var relay = ParseNumber(StandardErrorRelayVariable, texts[StandardErrorRelayVariable]!, minimum: 3);
+        var listeners = ParseListeners(texts[ListenersVariable]!, checks);
+        var used = new Dictionary<int, string> { [channel] = ChannelVariable };
+        foreach (var (fd, variable) in listeners.Select(l => (l.Descriptor, ListenersVariable))
+            .Append((standardError, StandardErrorVariable)).Append((relay, StandardErrorRelayVariable)))
         {
-            throw new BatonStartupException($"{ReadyVariable}={readyText}: descriptor {readyFd} is not open for writing.");
-        }
-
-        var parentPid = parentText is null ? 0 : ParseNumber(ParentVariable, parentText, minimum: 1);
-        var stderrText = getVariable(StandardErrorVariable);
-        var stderrFd = -1;
-        if (stderrText is not null)
-        {
-            stderrFd = ParseNumber(StandardErrorVariable, stderrText, minimum: 3);
-            if (classify(stderrFd) == DescriptorKind.NotOpen)
+            if (!used.TryAdd(fd, variable))
             {
-                throw new BatonStartupException($"{StandardErrorVariable}={stderrText}: descriptor {stderrFd} is not open.");
+                throw new BatonStartupException($"{variable}: descriptor {fd} is also named in {used[fd]}.");
             }
         }
 
-        var listeners = ParseListeners(listenersText, classify);
-        if (listeners.Any(l => l.Descriptor == readyFd))
+        foreach (var (variable, fd) in new[] { (StandardErrorVariable, standardError), (StandardErrorRelayVariable, relay) })
         {
-            throw new BatonStartupException($"{ReadyVariable}={readyText}: descriptor {readyFd} is also named in {ListenersVariable}.");
+            if (!checks.IsOpen(fd))
+            {
+                throw new BatonStartupException($"{variable}={fd}: descriptor {fd} is not open.");
+            }
         }
 
-        return new InheritedState(listeners, readyFd, generation, parentPid, stderrFd);
+        if (!checks.IsChannel(channel))
+        {
+            throw new BatonStartupException($"{ChannelVariable}={channel}: descriptor {channel} is not a connected stream socket open for reading and writing.");
+        }
+
+        return new InheritedState(listeners, channel, generation, parentPid, standardError, relay);
     }
 
-    public static IReadOnlyList<InheritedListener> ParseListeners(string text, Func<int, DescriptorKind> classify)
+    public static IReadOnlyList<InheritedListener> ParseListeners(string text, IDescriptorChecks checks)
     {
         var listeners = new List<InheritedListener>();
         if (text.Length == 0)
@@ -115,10 +174,11 @@ internal static class HandoverEnvironment
             }
 
             var fd = ParseNumber(ListenersVariable, entry[..separator], minimum: 3);
-            if (!InheritedListener.TryParseEndPoint(entry[(separator + 1)..], out var endPoint))
+            var claimed = entry[(separator + 1)..];
+            if (!InheritedListener.TryParseEndPoint(claimed, out var endPoint))
             {
                 throw new BatonStartupException(
-                    $"{ListenersVariable}: '{entry[(separator + 1)..]}' (descriptor {fd}) is not an endpoint of the form tcp:ADDRESS:PORT or unix:PATH.");
+                    $"{ListenersVariable}: '{claimed}' (descriptor {fd}) is not an endpoint of the form tcp:ADDRESS:PORT or unix:PATH.");
             }
 
             if (listeners.Any(l => l.Descriptor == fd))
@@ -126,7 +186,7 @@ internal static class HandoverEnvironment
                 throw new BatonStartupException($"{ListenersVariable}: descriptor {fd} is named twice.");
             }
 
-            var problem = classify(fd) switch
+            var problem = checks.Classify(fd) switch
             {
                 DescriptorKind.NotOpen => "is not open",
                 DescriptorKind.NotASocket => "is not a socket",
@@ -134,9 +194,16 @@ internal static class HandoverEnvironment
                 DescriptorKind.NotListening => "is a socket that is not listening",
                 _ => null,
             };
+            if (problem is null && checks.BoundEndPoint(fd) is var bound && (bound is null || !InheritedListener.SameEndPoint(bound, endPoint!)))
+            {
+                // The kernel's word against the variable's: serving a port the configuration did not ask for is worse
+                // than not starting.
+                problem = $"is bound to {(bound is null ? "an address Baton cannot read" : InheritedListener.FormatEndPoint(bound))}, not to {claimed}";
+            }
+
             if (problem is not null)
             {
-                throw new BatonStartupException($"{ListenersVariable}: descriptor {fd} ({entry[(separator + 1)..]}) {problem}.");
+                throw new BatonStartupException($"{ListenersVariable}: descriptor {fd} ({claimed}) {problem}.");
             }
 
             listeners.Add(new InheritedListener(fd, endPoint!));
@@ -154,7 +221,15 @@ internal static class HandoverEnvironment
 
         return value;
     }
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>What a successor was handed by its parent.</summary>
-internal sealed record InheritedState(IReadOnlyList<InheritedListener> Listeners, int ReadyDescriptor, int Generation, int ParentPid, int StandardErrorDescriptor = -1);
+internal sealed record InheritedState(
+    IReadOnlyList<InheritedListener> Listeners,
+    int ChannelDescriptor,
+    int Generation,
+    int ParentPid,
+    int StandardErrorDescriptor,
+    int StandardErrorRelayDescriptor);

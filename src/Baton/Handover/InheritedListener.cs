@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -54,6 +53,4 @@ internal sealed record InheritedListener(int Descriptor, EndPoint EndPoint)
 
     private static IPAddress NormalizeAddress(IPAddress address) =>
         address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-
-    internal static string FormatDescriptor(int fd) => fd.ToString(CultureInfo.InvariantCulture);
 }

@@ -4,31 +4,37 @@ using Baton.Interop;
 namespace Baton.Handover;
 
 /// <summary>
-/// Carries a starting successor's standard error through this process: every byte is passed on to our standard
-/// error as it comes (the user still sees everything), and the tail is kept, so a successor that dies before it is
-/// ready has its own last words - typically .NET's "Unhandled exception." line - in the one log line that says the
-/// handover failed.
+/// Copies what comes down a standard-error pipe to this process's standard error (descriptor 2), as it comes.
+/// The parent relays a starting successor's standard error this way and keeps the tail, so a successor that dies
+/// before it is ready has its own last words - typically .NET's "Unhandled exception." line - in the one log line
+/// that says the handover failed. An accepted successor relays the same pipe itself for the processes it started
+/// before then, which still write into it after the parent is gone.
 /// </summary>
 internal sealed class StandardErrorRelay : IDisposable
 {
     private const int TailLimit = 16 * 1024;
+    private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(200);
 
     private readonly int _readFd;
-    private readonly Thread _thread;
-    private readonly StringBuilder _tail = new();
+    private readonly StringBuilder? _tail;
     private readonly ManualResetEventSlim _ended = new();
     private volatile bool _disposed;
 
-    public StandardErrorRelay(int readFd)
+    public StandardErrorRelay(int readFd, bool keepTail)
     {
         _readFd = readFd;
-        _thread = new Thread(Run) { IsBackground = true, Name = "Baton stderr relay" };
-        _thread.Start();
+        _tail = keepTail ? new StringBuilder() : null;
+        new Thread(Run) { IsBackground = true, Name = "Baton stderr relay" }.Start();
     }
 
-    /// <summary>Waits (briefly) for the successor's side to close, then summarizes what it wrote last.</summary>
+    /// <summary>Waits (briefly) for the writers' side to close, then summarizes what was written last.</summary>
     public string? Summarize(TimeSpan wait)
     {
+        if (_tail is null)
+        {
+            return null;
+        }
+
         _ended.Wait(wait);
         string text;
         lock (_tail)
@@ -54,48 +60,47 @@ internal sealed class StandardErrorRelay : IDisposable
         return last is null ? null : last.Length > 500 ? last[..500] + "..." : last;
     }
 
-    /// <summary>Lets the relay end: at end of file, or after half a second of silence from now.</summary>
+    /// <summary>
+    /// Ends the relay: it reads nothing more (an accepted successor relays the pipe itself from now on, and a byte
+    /// read here could be lost when this process exits).
+    /// </summary>
     public void Dispose() => _disposed = true;
 
     private void Run()
     {
-        using var stderr = Console.OpenStandardError();
         try
         {
             while (true)
             {
-                var bytes = ReadyPipe.Read(_readFd, TimeSpan.FromMilliseconds(500));
-                if (bytes is null)
+                var readable = DescriptorIo.WaitReadable(_readFd, PollSlice);
+                if (_disposed)
                 {
-                    if (_disposed)
-                    {
-                        break;
-                    }
+                    break;
+                }
 
+                if (!readable)
+                {
                     continue;
                 }
+
+                var bytes = DescriptorIo.ReadNow(_readFd);
 
                 if (bytes.Length == 0)
                 {
                     break;
                 }
 
-                try
+                // Our own standard error may be gone; the tail is kept all the same.
+                _ = DescriptorIo.Write(2, bytes);
+                if (_tail is not null)
                 {
-                    stderr.Write(bytes);
-                    stderr.Flush();
-                }
-                catch (IOException)
-                {
-                    // Our own stderr is gone; keep the tail all the same.
-                }
-
-                lock (_tail)
-                {
-                    _tail.Append(Encoding.UTF8.GetString(bytes));
-                    if (_tail.Length > TailLimit)
+                    lock (_tail)
                     {
-                        _tail.Remove(0, _tail.Length - TailLimit);
+                        _tail.Append(Encoding.UTF8.GetString(bytes));
+                        if (_tail.Length > TailLimit)
+                        {
+                            _tail.Remove(0, _tail.Length - TailLimit);
+                        }
                     }
                 }
             }

@@ -1,6 +1,5 @@
 using Baton.Draining;
 using Baton.Handover;
-using Baton.Interop;
 using Baton.Kestrel;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -12,23 +11,25 @@ namespace Baton.Hosting;
 
 /// <summary>
 /// Ties the pieces together inside one process: announces the process once Kestrel serves (hook, pid file, "ready"
-/// to the parent), and gives the coordinator its view of the server (listeners, stop accepting, drain, exit).
+/// to the parent), gives the coordinator its view of the server (listeners, stop accepting, drain, exit), and turns
+/// a stop the app asks for (<see cref="IHostApplicationLifetime.StopApplication"/>) into the same drain as SIGTERM.
 /// </summary>
-internal sealed class BatonRuntime : IServerControl, IHostedService
+internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
 {
-    private readonly HandoverContext _context;
+    private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
+
+    private readonly BatonProcess _process;
     private readonly ListenerRegistry _registry;
     private readonly DrainController _drain;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly IServer _server;
     private readonly ILogger _logger;
     private readonly BatonOptions _options;
-    private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
-
     private readonly PidFile? _pidFile;
+    private volatile bool _accepted;
 
     public BatonRuntime(
-        HandoverContext context,
+        BatonProcess process,
         ListenerRegistry registry,
         DrainController drain,
         IHostApplicationLifetime lifetime,
@@ -37,7 +38,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
         TimeProvider time,
         ILoggerFactory loggerFactory)
     {
-        _context = context;
+        _process = process;
         _registry = registry;
         _drain = drain;
         _lifetime = lifetime;
@@ -45,13 +46,16 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
         _options = options.Value;
         _logger = loggerFactory.CreateLogger("Baton");
         _pidFile = string.IsNullOrEmpty(_options.PidFile) ? null : new PidFile(_options.PidFile);
-        var launcher = new SuccessorLauncher(new SpawningLauncher(context.Command), time);
-        Coordinator = new HandoverCoordinator(this, launcher, time, _logger, _options.ReadyTimeout, context.Generation);
+        _accepted = process.Successor is null;
+        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command), time);
+        Coordinator = new HandoverCoordinator(this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor);
     }
 
     public HandoverCoordinator Coordinator { get; }
 
     public IReadOnlyList<InheritedListener> Listeners => _registry.Snapshot();
+
+    public bool OwnsListeners => _accepted;
 
     public int OpenConnections => _drain.OpenConnections;
 
@@ -61,13 +65,42 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Runs before any hosted service stops, Kestrel included. After a signal the drain is over by now; a stop the app
+    /// asked for drains here, before Kestrel would close connections under their requests. The host's shutdown
+    /// timeout cuts it short like SIGUSR2.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        if (Coordinator.State is BatonState.Starting or BatonState.Serving or BatonState.HandingOver)
+        {
+            Coordinator.Stop("StopApplication()");
+        }
+
+        try
+        {
+            await Coordinator.Exited.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Coordinator.Hammer();
+            await Coordinator.Exited.ConfigureAwait(false);
+        }
+    }
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAcceptingAsync(bool handedOver)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAcceptingAsync(bool keepSocketsOpen)
     {
         foreach (var listener in _registry.Listeners)
         {
-            await listener.StopAcceptingAsync(handedOver).ConfigureAwait(false);
+            await listener.StopAcceptingAsync(keepSocketsOpen).ConfigureAwait(false);
         }
     }
 
@@ -84,9 +117,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
 
     public void Exit(bool deletePidFile, bool hammered)
     {
-        if (deletePidFile)
+        if (deletePidFile && _accepted)
         {
-            // A failure is logged, never a reason to keep a stopping process alive.
+            // A successor that was never accepted leaves the file to its predecessor, which takes it back.
             UpdatePidFile(file => file.DeleteIfOwnedBy(Environment.ProcessId));
         }
 
@@ -107,51 +140,84 @@ internal sealed class BatonRuntime : IServerControl, IHostedService
     private void Announce()
     {
         var pid = Environment.ProcessId;
+
+        // From here a SIGHUP, even one sent on seeing the lines below, must be honoured. A stop that came first
+        // wins: then this process neither serves nor reports ready.
+        if (!Coordinator.OnServing())
+        {
+            return;
+        }
+
         try
         {
-            // From here a SIGHUP, even one sent on seeing the lines below, must be honoured. A stop that came first
-            // wins: then this process neither serves nor reports ready.
-            if (!Coordinator.OnServing())
-            {
-                return;
-            }
-
             foreach (var closed in _registry.CloseUnclaimed())
             {
                 Log.ClosedUnclaimed(_logger, pid, closed);
             }
 
             var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-            Log.Serving(_logger, pid, _context.Generation, string.Join(", ", addresses));
+            Log.Serving(_logger, pid, _process.Generation, string.Join(", ", addresses));
             if (_options.BeforeBegin is { } hook)
             {
-                hook(new BatonBeginContext(pid, _context.Generation, addresses));
+                hook(new BatonBeginContext(pid, _process.Generation, addresses));
             }
             else
             {
                 Log.ActualPid(_logger, pid);
             }
 
-            // A successor accepts only now, the moment before its predecessor stops accepting (see ListenerRegistry).
-            foreach (var listener in _registry.Listeners)
+            // Before the predecessor is told: a "ready" means the file names this process, so that once its log says
+            // so, `kill -HUP $(cat pidfile)` reaches this process. A file that cannot be written fails the start.
+            if (_pidFile is not null)
             {
-                listener.OpenGate();
+                WritePidFile(_pidFile);
             }
         }
-        catch (Exception ex) when (_context.Inherited is not null)
+        catch (Exception ex)
         {
-            // The host would log this and serve on, while the parent waits for a ready that never comes until
-            // ReadyTimeout: tell the parent now, and stop. Nothing was accepted yet.
-            _context.ReportFailure($"{ex.GetType().FullName}: {ex.Message}");
-            Log.StartFailed(_logger, pid, ex);
-            _lifetime.StopApplication();
+            FailStart(ex);
             return;
         }
 
-        // Written before the predecessor is told, so that once its log says "ready", `kill -HUP $(cat pidfile)`
-        // reaches this process. Should the predecessor give up on us after all, it takes the file back.
-        UpdatePidFile(WritePidFile);
-        _context.ReportReady(pid);
+        // A successor accepts only once its predecessor answers "go", the moment before that one stops accepting.
+        _process.Successor?.ReportReady(pid, OnAccepted);
+    }
+
+    /// <summary>
+    /// The host would log a failure here and serve on. A successor tells its parent now (which keeps serving) instead
+    /// of leaving it waiting until ReadyTimeout; either process stops, with exit code 1. A successor had accepted
+    /// nothing yet, and leaves the listeners open for its predecessor.
+    /// </summary>
+    private void FailStart(Exception ex)
+    {
+        Environment.ExitCode = 1;
+        if (_process.Successor is { } successor)
+        {
+            successor.ReportFailure($"{ex.GetType().FullName}: {ex.Message}");
+            Log.TakeOverFailed(_logger, Environment.ProcessId, ex);
+        }
+        else
+        {
+            Log.StartFailed(_logger, Environment.ProcessId, ex);
+        }
+
+        _lifetime.StopApplication();
+    }
+
+    private void OnAccepted(bool toldByPredecessor)
+    {
+        _accepted = true;
+        foreach (var listener in _registry.Listeners)
+        {
+            listener.OpenGate();
+        }
+
+        if (!toldByPredecessor)
+        {
+            Log.PredecessorVanished(_logger, Environment.ProcessId, _process.Successor!.Pid);
+        }
+
+        _process.Successor!.SwitchStandardError();
     }
 
     private void WritePidFile(PidFile file)

@@ -10,12 +10,62 @@ internal sealed class PidFile(string path)
 {
     public string Path { get; } = System.IO.Path.GetFullPath(path);
 
+    /// <summary>Why the file could not be written where it is configured, or null when it can (checked by writing).</summary>
+    public static string? CheckWritable(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var directory = System.IO.Path.GetDirectoryName(full);
+        if (directory is null || !Directory.Exists(directory))
+        {
+            return $"directory '{directory}' does not exist.";
+        }
+
+        try
+        {
+            // The same kind of write as the real one: a new file beside it. Access bits would not tell a read-only
+            // file system or a restrictive ACL.
+            var probe = TemporaryPath(full, "check");
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"directory '{directory}' is not writable ({ex.Message}).";
+        }
+    }
+
+    /// <summary>
+    /// Writes a temporary file beside the target and renames it over the target. The temporary file is created new
+    /// (O_EXCL), so a symbolic link planted under its name is never followed, and it never outlives a failed rename.
+    /// </summary>
     public void Write(int pid)
     {
-        var directory = System.IO.Path.GetDirectoryName(Path)!;
-        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(Path)}.{pid}.tmp");
-        File.WriteAllText(temporary, pid.ToString(CultureInfo.InvariantCulture) + "\n");
-        File.Move(temporary, Path, overwrite: true);
+        var temporary = TemporaryPath(Path, pid.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                file.Write(System.Text.Encoding.ASCII.GetBytes(pid.ToString(CultureInfo.InvariantCulture) + "\n"));
+            }
+
+            File.Move(temporary, Path, overwrite: true);
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (IOException)
+            {
+                // The directory itself is gone: so is the temporary file. The first error is the one to report.
+            }
+
+            throw;
+        }
     }
 
     public int? Read()
@@ -31,14 +81,16 @@ internal sealed class PidFile(string path)
     }
 
     /// <summary>Deletes the file if it still names <paramref name="pid"/>; a successor's file is never touched.</summary>
-    public bool DeleteIfOwnedBy(int pid)
+    public void DeleteIfOwnedBy(int pid)
     {
-        if (Read() != pid)
+        if (Read() == pid)
         {
-            return false;
+            File.Delete(Path);
         }
-
-        File.Delete(Path);
-        return true;
     }
+
+    private static string TemporaryPath(string target, string tag) =>
+        System.IO.Path.Combine(
+            System.IO.Path.GetDirectoryName(target)!,
+            $".{System.IO.Path.GetFileName(target)}.{tag}.{Guid.NewGuid():N}.tmp");
 }

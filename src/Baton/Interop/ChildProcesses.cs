@@ -48,8 +48,6 @@ internal static unsafe class ChildProcesses
 
     public static void Signal(int pid, int signal) => _ = Libc.Kill(pid, signal);
 
-    public static bool IsAlive(int pid) => Libc.Kill(pid, 0) == 0;
-
     private static ChildExit Decode(int status)
     {
         var termination = status & 0x7f;

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace Baton.Interop;
 
 /// <summary>What a descriptor turned out to be when it was checked.</summary>
@@ -134,6 +137,127 @@ internal static unsafe class Descriptors
         }
 
         _ = Libc.Close(source);
+    }
+
+    /// <summary>A connected pair of Unix stream sockets, both close-on-exec: a two-way channel between two processes.</summary>
+    public static (int Fd0, int Fd1) CreateSocketPair()
+    {
+        int* fds = stackalloc int[2];
+        if (Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, fds) == -1)
+        {
+            throw PosixException.FromLastError("socketpair");
+        }
+
+        return (fds[0], fds[1]);
+    }
+
+    /// <summary>True for a connected stream socket open for reading and writing (what the handover channel must be).</summary>
+    public static bool IsStreamSocket(int fd)
+    {
+        int type = 0;
+        uint length = sizeof(int);
+        var flags = Libc.Fcntl(fd, Libc.F_GETFL, 0);
+        return flags != -1 && (flags & Libc.O_ACCMODE) == Libc.O_RDWR
+            && Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, &type, &length) == 0 && type == Libc.SOCK_STREAM;
+    }
+
+    /// <summary>The address a socket is bound to (getsockname): IPv4, IPv6 or a Unix path; null for anything else.</summary>
+    public static EndPoint? BoundEndPoint(int fd)
+    {
+        const int Size = 128; // sockaddr_storage
+        var address = stackalloc byte[Size];
+        uint length = Size;
+        if (Libc.GetSockName(fd, address, &length) == -1)
+        {
+            return null;
+        }
+
+        var family = *(ushort*)address;
+        var bytes = new ReadOnlySpan<byte>(address, (int)length);
+        switch (family)
+        {
+            case Libc.AF_INET when length >= 8:
+                return new IPEndPoint(new IPAddress(bytes.Slice(4, 4)), (bytes[2] << 8) | bytes[3]);
+            case Libc.AF_INET6 when length >= 28:
+                // family, port, flow info, address, scope id
+                return new IPEndPoint(new IPAddress(bytes.Slice(8, 16), BitConverter.ToUInt32(bytes.Slice(24, 4))), (bytes[2] << 8) | bytes[3]);
+            case Libc.AF_UNIX:
+                var path = bytes[2..];
+                var end = path.IndexOf((byte)0);
+                return new UnixDomainSocketEndPoint(System.Text.Encoding.UTF8.GetString(end >= 0 ? path[..end] : path));
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Points every standard descriptor (0, 1, 2) that is not open at /dev/null. A process started with one closed
+    /// would otherwise have the runtime's next socket or file land on that number, and its console writes land in it;
+    /// and a successor could not be handed "our standard error".
+    /// </summary>
+    /// <returns>The descriptors that were closed.</returns>
+    public static IReadOnlyList<int> OpenClosedStandardDescriptors()
+    {
+        var opened = new List<int>();
+        for (var fd = 0; fd <= 2; fd++)
+        {
+            if (IsOpen(fd))
+            {
+                continue;
+            }
+
+            var devNull = Libc.Open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC);
+            if (devNull == -1)
+            {
+                throw PosixException.FromLastError("open(/dev/null)");
+            }
+
+            // dup2 onto a different number clears close-on-exec on the copy: it is a real standard descriptor.
+            MoveTo(devNull, fd);
+            opened.Add(fd);
+        }
+
+        return opened;
+    }
+
+    /// <summary>What a descriptor refers to, as the kernel names it ("pipe:[1234]", a path...); null when not open.</summary>
+    public static string? Identity(int fd) => new FileInfo("/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture)).LinkTarget;
+
+    /// <summary>
+    /// Points every descriptor of this process that writes into the same pipe as <paramref name="writeEnd"/> at
+    /// <paramref name="target"/> instead: descriptor 2 and the copies the runtime made of it (Console.Error holds its
+    /// own). dup2 replaces each atomically, so a writer never sees a closed descriptor.
+    /// </summary>
+    /// <returns>The descriptors redirected.</returns>
+    public static IReadOnlyList<int> RedirectPipeWriters(int writeEnd, int target)
+    {
+        var pipe = Identity(writeEnd);
+        var redirected = new List<int>();
+        if (pipe is null || !pipe.StartsWith("pipe:", StringComparison.Ordinal))
+        {
+            return redirected;
+        }
+
+        foreach (var fd in ProcessSpawner.OpenDescriptorsFrom(0))
+        {
+            // Checked again right before the dup2 (the listing is a moment old), and only write ends: the read end of
+            // the same pipe has the same name.
+            if (fd == target || Identity(fd) != pipe || !IsWriteOnly(fd))
+            {
+                continue;
+            }
+
+            var closeOnExec = IsCloseOnExec(fd);
+            if (Libc.Dup2(target, fd) == -1)
+            {
+                continue;
+            }
+
+            SetCloseOnExec(fd, closeOnExec);
+            redirected.Add(fd);
+        }
+
+        return redirected;
     }
 
     public static (int ReadFd, int WriteFd) CreatePipe()

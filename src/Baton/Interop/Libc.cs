@@ -4,11 +4,13 @@ namespace Baton.Interop;
 
 /// <summary>
 /// The libc calls Baton needs, source-generated so they work under NativeAOT. Constants are Linux's
-/// (x86-64 and arm64 share them). Nothing outside <c>Interop/</c> calls these directly.
+/// (x86-64 and arm64 share them). Nothing outside <c>Interop/</c> calls these directly. Functions that only newer C
+/// libraries have are not here: <see cref="SpawnSupport"/> looks them up at run time, so that a missing one is a
+/// detected fallback and never a failure at the first call.
 /// </summary>
 internal static unsafe partial class Libc
 {
-    private const string LibraryName = "libc";
+    internal const string LibraryName = "libc";
 
     internal const int F_GETFD = 1;
     internal const int F_SETFD = 2;
@@ -17,7 +19,10 @@ internal static unsafe partial class Libc
     internal const int F_DUPFD_CLOEXEC = 1030;
     internal const int O_ACCMODE = 3;
     internal const int O_WRONLY = 1;
+    internal const int O_RDWR = 2;
+    internal const int O_DIRECTORY = 0x10000;
     internal const int O_CLOEXEC = 0x80000;
+    internal const int O_PATH = 0x200000;
 
     internal const int SOL_SOCKET = 1;
     internal const int SO_TYPE = 3;
@@ -26,6 +31,10 @@ internal static unsafe partial class Libc
     internal const int SOCK_STREAM = 1;
     internal const int SOCK_CLOEXEC = 0x80000;
     internal const int AF_UNIX = 1;
+    internal const int AF_INET = 2;
+    internal const int AF_INET6 = 10;
+    internal const int MSG_DONTWAIT = 0x40;
+    internal const int MSG_NOSIGNAL = 0x4000;
 
     internal const short POLLIN = 0x1;
     internal const int WNOHANG = 1;
@@ -35,10 +44,7 @@ internal static unsafe partial class Libc
     internal const short POSIX_SPAWN_SETSIGMASK = 0x08;
 
     internal const int EINTR = 4;
-    internal const int EBADF = 9;
-    internal const int ECHILD = 10;
-    internal const int EAGAIN = 11;
-    internal const int ENOTSOCK = 88;
+    internal const int ECONNRESET = 104;
 
     internal static readonly nint SIG_DFL = 0;
     internal static readonly nint SIG_IGN = 1;
@@ -63,6 +69,15 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint RealPath(string path, byte* resolved);
 
+    [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchdir", SetLastError = true)]
+    internal static partial int FChDir(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "chdir", SetLastError = true)]
+    internal static partial int ChDir(byte* path);
+
     [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int cmd, int arg);
 
@@ -78,11 +93,17 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
     internal static partial int Socket(int domain, int type, int protocol);
 
+    [LibraryImport(LibraryName, EntryPoint = "socketpair", SetLastError = true)]
+    internal static partial int SocketPair(int domain, int type, int protocol, int* fds);
+
     [LibraryImport(LibraryName, EntryPoint = "getsockopt", SetLastError = true)]
     internal static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
 
     [LibraryImport(LibraryName, EntryPoint = "setsockopt", SetLastError = true)]
     internal static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "getsockname", SetLastError = true)]
+    internal static partial int GetSockName(int fd, byte* address, uint* length);
 
     [LibraryImport(LibraryName, EntryPoint = "poll", SetLastError = true)]
     internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
@@ -93,11 +114,17 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
     internal static partial nint Write(int fd, byte* buffer, nuint count);
 
+    [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
+    internal static partial nint Send(int fd, byte* buffer, nuint count, int flags);
+
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
 
     [LibraryImport(LibraryName, EntryPoint = "waitpid", SetLastError = true)]
     internal static partial int WaitPid(int pid, int* status, int options);
+
+    [LibraryImport(LibraryName, EntryPoint = "unsetenv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int UnsetEnv(string name);
 
     // sigaction is only read (oldact); the buffer is larger than glibc's struct sigaction on every Linux
     // architecture, and sa_handler is its first member everywhere.
@@ -113,7 +140,7 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "sigfillset")]
     internal static partial int SigFillSet(void* set);
 
-    // posix_spawn returns an error number instead of setting errno.
+    // posix_spawn and its helpers return an error number instead of setting errno.
     [LibraryImport(LibraryName, EntryPoint = "posix_spawn")]
     internal static partial int PosixSpawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
 
@@ -126,11 +153,8 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_adddup2")]
     internal static partial int SpawnFileActionsAddDup2(void* fileActions, int fd, int newFd);
 
-    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
-    internal static partial int SpawnFileActionsAddCloseFrom(void* fileActions, int lowFd);
-
-    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_addchdir_np")]
-    internal static partial int SpawnFileActionsAddChdir(void* fileActions, byte* path);
+    [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_addclose")]
+    internal static partial int SpawnFileActionsAddClose(void* fileActions, int fd);
 
     [LibraryImport(LibraryName, EntryPoint = "posix_spawnattr_init")]
     internal static partial int SpawnAttrInit(void* attributes);

@@ -23,6 +23,13 @@ internal sealed record SpawnRequest(
 /// renumbered from 3, and nothing else. Process.Start would hand on every descriptor that lacks close-on-exec,
 /// including ones leaked into us by the shell, to every later generation.
 /// </summary>
+/// <remarks>
+/// Where the C library lacks <c>addclosefrom_np</c> (glibc before 2.34, musl), every descriptor open at the spawn
+/// from the first free number up is closed by its own close action: descriptors leaked into us at start are open
+/// for our whole life, so they are all listed; the runtime and well-behaved native code open theirs close-on-exec.
+/// Where it lacks <c>addchdir_np</c> (glibc before 2.29), this process changes its own directory for the moment of
+/// the spawn and changes back (by descriptor, so even a deleted directory is returned to); spawns are serialized.
+/// </remarks>
 internal static unsafe class ProcessSpawner
 {
     public const int FirstInheritedDescriptor = 3;
@@ -30,7 +37,11 @@ internal static unsafe class ProcessSpawner
     // Larger than glibc's posix_spawn_file_actions_t (80 bytes), posix_spawnattr_t (336) and sigset_t (128).
     private const int OpaqueSize = 1024;
 
-    public static int Spawn(SpawnRequest request)
+    private static readonly Lock DirectoryChange = new();
+
+    public static int Spawn(SpawnRequest request) => Spawn(request, SpawnSupport.Current);
+
+    public static int Spawn(SpawnRequest request, SpawnSupport support)
     {
         var count = request.InheritedDescriptors.Count;
         var firstFree = FirstInheritedDescriptor + count;
@@ -70,8 +81,22 @@ internal static unsafe class ProcessSpawner
                 Check(Libc.SpawnFileActionsAddDup2(fileActions, staged[count], 2), "posix_spawn_file_actions_adddup2");
             }
 
-            Check(Libc.SpawnFileActionsAddCloseFrom(fileActions, firstFree), "posix_spawn_file_actions_addclosefrom_np");
-            Check(Libc.SpawnFileActionsAddChdir(fileActions, strings.Add(request.WorkingDirectory)), "posix_spawn_file_actions_addchdir_np");
+            if (support.CloseFrom != null)
+            {
+                Check(support.CloseFrom(fileActions, firstFree), "posix_spawn_file_actions_addclosefrom_np");
+            }
+            else
+            {
+                foreach (var fd in OpenDescriptorsFrom(firstFree))
+                {
+                    Check(Libc.SpawnFileActionsAddClose(fileActions, fd), $"posix_spawn_file_actions_addclose({fd})");
+                }
+            }
+
+            if (support.ChangeDirectory != null)
+            {
+                Check(support.ChangeDirectory(fileActions, strings.Add(request.WorkingDirectory)), "posix_spawn_file_actions_addchdir_np");
+            }
 
             Check(Libc.SpawnAttrInit(attributes), "posix_spawnattr_init");
             attributesReady = true;
@@ -88,14 +113,9 @@ internal static unsafe class ProcessSpawner
             var argv = strings.AddArray(request.Arguments);
             var envp = strings.AddArray(request.Environment);
 
-            int pid;
-            var error = Libc.PosixSpawn(&pid, path, fileActions, attributes, argv, envp);
-            if (error != 0)
-            {
-                throw new PosixException($"posix_spawn({request.ExecutablePath})", error);
-            }
-
-            return pid;
+            return support.ChangeDirectory != null
+                ? PosixSpawn(request.ExecutablePath, path, fileActions, attributes, argv, envp)
+                : SpawnIn(strings.Add(request.WorkingDirectory), request, path, fileActions, attributes, argv, envp);
         }
         finally
         {
@@ -118,6 +138,69 @@ internal static unsafe class ProcessSpawner
             NativeMemory.Free(attributes);
             NativeMemory.Free(signals);
         }
+    }
+
+    private static int PosixSpawn(string executable, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp)
+    {
+        int pid;
+        var error = Libc.PosixSpawn(&pid, path, fileActions, attributes, argv, envp);
+        if (error != 0)
+        {
+            throw new PosixException($"posix_spawn({executable})", error);
+        }
+
+        return pid;
+    }
+
+    /// <summary>The child starts in this process's directory: set it to the wanted one for the spawn, then restore it.</summary>
+    private static int SpawnIn(byte* directory, SpawnRequest request, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp)
+    {
+        lock (DirectoryChange)
+        {
+            var current = Libc.Open(".", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+            if (current == -1)
+            {
+                throw PosixException.FromLastError("open(., O_PATH)");
+            }
+
+            try
+            {
+                if (Libc.ChDir(directory) == -1)
+                {
+                    throw PosixException.FromLastError($"chdir({request.WorkingDirectory})");
+                }
+
+                try
+                {
+                    return PosixSpawn(request.ExecutablePath, path, fileActions, attributes, argv, envp);
+                }
+                finally
+                {
+                    // Back by descriptor: works even if the directory was deleted or renamed meanwhile. It cannot fail
+                    // on a directory we hold open, and throwing here would lose the pid of a child that now runs.
+                    _ = Libc.FChDir(current);
+                }
+            }
+            finally
+            {
+                _ = Libc.Close(current);
+            }
+        }
+    }
+
+    /// <summary>The descriptors open now, from <paramref name="lowest"/> up (the listing's own descriptor is closed by then, harmlessly listed).</summary>
+    internal static IReadOnlyList<int> OpenDescriptorsFrom(int lowest)
+    {
+        var open = new List<int>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd) && fd >= lowest)
+            {
+                open.Add(fd);
+            }
+        }
+
+        return open;
     }
 
     private static void Check(int error, string call)

@@ -6,20 +6,6 @@ internal static unsafe class SignalDispositions
     // Larger than struct sigaction on every Linux architecture.
     private const int SigActionSize = 512;
 
-    private static readonly List<int> RestoredSignals = [];
-
-    /// <summary>The signals <see cref="RestoreDefaultIfIgnored"/> changed, for the log once logging exists.</summary>
-    public static IReadOnlyList<int> Restored
-    {
-        get
-        {
-            lock (RestoredSignals)
-            {
-                return [.. RestoredSignals];
-            }
-        }
-    }
-
     /// <summary>
     /// nohup starts us with SIGHUP ignored, and `cmd &amp;` in a non-interactive shell with SIGINT/SIGQUIT ignored; the
     /// runtime respects an inherited ignore and would never deliver those signals to a registration. This must run
@@ -36,11 +22,6 @@ internal static unsafe class SignalDispositions
         }
 
         _ = Libc.Signal(signal, Libc.SIG_DFL);
-        lock (RestoredSignals)
-        {
-            RestoredSignals.Add(signal);
-        }
-
         return true;
     }
 

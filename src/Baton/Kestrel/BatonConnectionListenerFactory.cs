@@ -17,14 +17,17 @@ internal sealed class BatonConnectionListenerFactory(
     ConnectionTracker tracker) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly SocketTransportFactory _sockets = new(transportOptions, loggerFactory);
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Baton");
 
     public bool CanBind(EndPoint endpoint) => _sockets.CanBind(endpoint);
 
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         var inner = await _sockets.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
-        var socket = registry.TakeSocketCreatedFor(endpoint);
-        var listener = new GatedListener(inner, socket, tracker, registry, openNow: !registry.IsSuccessor);
+        var (socket, inherited) = registry.TakeSocketCreatedFor(endpoint);
+        var listener = new GatedListener(
+            inner, socket, inherited, tracker, registry, openNow: !registry.IsSuccessor,
+            socketFileRemoved: path => Log.UnixSocketRemoved(_logger, Environment.ProcessId, path));
         registry.Add(listener);
         return listener;
     }

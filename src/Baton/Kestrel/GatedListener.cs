@@ -20,12 +20,16 @@ internal sealed class GatedListener : IConnectionListener
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _acceptInProgress = new(1, 1);
+    private readonly bool _inherited;
+    private readonly Action<string>? _socketFileRemoved;
     private bool _detached;
     private bool _unbound;
 
-    public GatedListener(IConnectionListener inner, Socket? socket, ConnectionTracker tracker, ListenerRegistry registry, bool openNow)
+    public GatedListener(IConnectionListener inner, Socket? socket, bool inherited, ConnectionTracker tracker, ListenerRegistry registry, bool openNow, Action<string>? socketFileRemoved = null)
     {
         _inner = inner;
+        _inherited = inherited;
+        _socketFileRemoved = socketFileRemoved;
         Handle = socket;
         _tracker = tracker;
         _registry = registry;
@@ -94,11 +98,12 @@ internal sealed class GatedListener : IConnectionListener
     }
 
     /// <summary>
-    /// Stops taking connections. With <paramref name="handedOver"/>, the successor shares the socket: this process's
-    /// descriptor is detached from it (see <see cref="Descriptors.DetachShared"/>) and Kestrel's later unbind and
-    /// dispose only ever touch a stand-in.
+    /// Stops taking connections. With <paramref name="keepSocketOpen"/>, another process serves the same socket (the
+    /// successor, or the predecessor of a successor that was never accepted): this process's descriptor is detached
+    /// from it (see <see cref="Descriptors.DetachShared"/>) and Kestrel's later unbind and dispose only ever touch a
+    /// stand-in. Without, the socket is closed now, and an inherited Unix socket's file removed.
     /// </summary>
-    public async Task StopAcceptingAsync(bool handedOver)
+    public async Task StopAcceptingAsync(bool keepSocketOpen)
     {
         _stopAccepting.Cancel();
 
@@ -106,17 +111,23 @@ internal sealed class GatedListener : IConnectionListener
         await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            if (handedOver && Descriptor >= 0 && !_detached)
+            if (_detached || _unbound)
+            {
+                // Done already - by an earlier stop, or by Kestrel itself (an app that called StopApplication during a
+                // drain): then the descriptor number may belong to something else by now, and is never touched.
+                return;
+            }
+
+            if (keepSocketOpen && Descriptor >= 0)
             {
                 Descriptors.DetachShared(Descriptor);
                 _detached = true;
             }
-            else if (!handedOver && !_unbound)
+            else if (!keepSocketOpen)
             {
                 // Nobody takes over: close the socket now, so new clients are refused at once (and can go elsewhere)
                 // instead of waiting in a backlog nobody accepts from until the drain ends and resets them.
-                await _inner.UnbindAsync(CancellationToken.None).ConfigureAwait(false);
-                _unbound = true;
+                await UnbindInnerAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
         finally
@@ -128,19 +139,20 @@ internal sealed class GatedListener : IConnectionListener
     public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
         _stopAccepting.Cancel();
-        if (_unbound)
+        await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
         {
-            return;
+            // Detached: nothing of the shared socket is left here. The stand-in stays with its Socket object until the
+            // process ends: disposing a Socket that bound a Unix path would unlink the path the other process serves.
+            if (!_unbound && !_detached)
+            {
+                await UnbindInnerAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
-
-        if (_detached)
+        finally
         {
-            // Nothing of the shared socket is left here. The stand-in stays with its Socket object until the process
-            // ends: disposing a Socket that bound a Unix path would unlink the path the successor serves.
-            return;
+            _acceptInProgress.Release();
         }
-
-        await _inner.UnbindAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -150,6 +162,22 @@ internal sealed class GatedListener : IConnectionListener
         if (!_detached)
         {
             await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task UnbindInnerAsync(CancellationToken cancellationToken)
+    {
+        await _inner.UnbindAsync(cancellationToken).ConfigureAwait(false);
+        _unbound = true;
+
+        // The runtime removes the file of a Unix socket that its own Socket bound; one inherited through handovers was
+        // bound by an earlier process, and left behind its file would fail the next cold start with "address in use".
+        // This runs only when nobody takes over, and while the file is ours: nobody can bind the path before it goes.
+        if (_inherited && LocalEndPoint is UnixDomainSocketEndPoint unix && unix.ToString() is { Length: > 0 } path
+            && path[0] is not ('\0' or '@') && File.Exists(path))
+        {
+            File.Delete(path);
+            _socketFileRemoved?.Invoke(path);
         }
     }
 }

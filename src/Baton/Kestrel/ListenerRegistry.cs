@@ -13,12 +13,13 @@ internal sealed class ListenerRegistry
 {
     private readonly object _gate = new();
     private readonly List<(InheritedListener Listener, Socket Socket)> _unclaimed = [];
-    private readonly Dictionary<EndPoint, Socket> _createdFor = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<EndPoint, (Socket Socket, bool Inherited)> _createdFor = new(ReferenceEqualityComparer.Instance);
     private readonly List<GatedListener> _listeners = [];
 
     public ListenerRegistry(InheritedState? inherited)
     {
         IsSuccessor = inherited is not null;
+        ParentPid = inherited?.ParentPid ?? 0;
         foreach (var listener in inherited?.Listeners ?? [])
         {
             // Close-on-exec again at once: the descriptor was handed to us for Kestrel, not for any process the app starts.
@@ -33,6 +34,9 @@ internal sealed class ListenerRegistry
     /// start that fails after Kestrel is up (a hook that throws, a ready timeout) has taken no connection it would drop.
     /// </summary>
     public bool IsSuccessor { get; }
+
+    /// <summary>The process the inherited sockets came from; 0 in the first generation.</summary>
+    public int ParentPid { get; }
 
     public IReadOnlyList<GatedListener> Listeners
     {
@@ -63,17 +67,18 @@ internal sealed class ListenerRegistry
                 socket = bindFresh(endPoint);
             }
 
-            _createdFor[endPoint] = socket;
+            _createdFor[endPoint] = (socket, adopted is not null);
         }
 
         return socket;
     }
 
-    public Socket? TakeSocketCreatedFor(EndPoint endPoint)
+    /// <summary>The socket made for <paramref name="endPoint"/> by <see cref="CreateListenSocket"/>, and whether it was inherited.</summary>
+    public (Socket? Socket, bool Inherited) TakeSocketCreatedFor(EndPoint endPoint)
     {
         lock (_gate)
         {
-            return _createdFor.Remove(endPoint, out var socket) ? socket : null;
+            return _createdFor.Remove(endPoint, out var created) ? created : (null, false);
         }
     }
 

@@ -9,16 +9,18 @@ namespace Baton.Signals;
 /// POSIX signals to intents: SIGHUP restart, SIGTERM/SIGINT/SIGQUIT stop, SIGUSR2 hammer, SIGUSR1/SIGTSTP caught and
 /// logged. Handlers only post to the coordinator and return.
 /// </summary>
+/// <remarks>
+/// Registered in <c>UseBaton()</c>, long before the host starts, so that the window in which a signal still has its
+/// default action (SIGHUP and SIGTERM terminate) is as short as the runtime allows: from exec until UseBaton. A signal
+/// that comes before the coordinator exists waits for it: a stop is applied as soon as it does (the process ends
+/// without serving), a restart is ignored with a log line (a process that does not serve yet has nothing to hand over).
+/// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed class SignalRouter : IDisposable
 {
     // Not in the PosixSignal enum; raw Linux numbers are accepted cast to it.
     private const PosixSignal SIGUSR1 = (PosixSignal)10;
     private const PosixSignal SIGUSR2 = (PosixSignal)12;
-
-    // Held for the life of the process: a registration that is collected is unregistered, and then SIGHUP's
-    // default action (terminate) applies.
-    private readonly List<PosixSignalRegistration> _registrations = [];
 
     /// <summary>The signals Baton acts on, with their Linux numbers.</summary>
     internal static readonly (PosixSignal Signal, int Number, string Name)[] Handled =
@@ -32,29 +34,41 @@ internal sealed class SignalRouter : IDisposable
         (PosixSignal.SIGTSTP, 20, "SIGTSTP"),
     ];
 
-    public SignalRouter(HandoverCoordinator coordinator, ILogger logger)
+    // Held for the life of the process: a registration that is collected is unregistered, and then SIGHUP's
+    // default action (terminate) applies.
+    private readonly List<PosixSignalRegistration> _registrations = [];
+    private readonly Lock _gate = new();
+    private readonly List<string> _restored = [];
+    private readonly List<string> _uncatchable = [];
+    private readonly List<string> _early = [];
+    private HandoverCoordinator? _coordinator;
+    private ILogger? _logger;
+
+    /// <summary>Restores signals ignored at start and registers for every handled signal.</summary>
+    /// <remarks>
+    /// Must run before the runtime sets up its own signal handling (the first Console use or signal registration):
+    /// for SIGINT/SIGQUIT it decides once, then, whether to install its handler, and an ignore inherited from nohup or
+    /// `cmd &amp;` must be gone by then.
+    /// </remarks>
+    public SignalRouter()
     {
-        var pid = Environment.ProcessId;
+        // All restored before the first registration: that one sets up the runtime's signal handling, and with it the
+        // runtime's one decision about SIGINT/SIGQUIT.
+        foreach (var (_, number, name) in Handled)
+        {
+            if (SignalDispositions.RestoreDefaultIfIgnored(number))
+            {
+                _restored.Add(name);
+            }
+        }
+
         foreach (var (signal, number, name) in Handled)
         {
-            // UseBaton restored these, before anything could set up the runtime's signal handling.
-            var restored = SignalDispositions.Restored.Contains(number);
-            if (restored)
-            {
-                Log.SignalRestored(logger, pid, name);
-            }
-
-            Action act = name switch
-            {
-                "SIGHUP" => coordinator.Restart,
-                "SIGINT" or "SIGQUIT" or "SIGTERM" => () => coordinator.Stop(name),
-                "SIGUSR2" => coordinator.Hammer,
-                _ => () => Log.SignalIgnored(logger, pid, name),
-            };
+            var restored = _restored.Contains(name);
             _registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
-                act();
+                Post(name);
             }));
 
             // The runtime decides once whether to handle SIGINT/SIGQUIT; if it saw them ignored (Console used before
@@ -63,8 +77,37 @@ internal sealed class SignalRouter : IDisposable
             if (restored && SignalDispositions.IsUncaught(number))
             {
                 SignalDispositions.Ignore(number);
-                Log.SignalCannotBeCaught(logger, pid, name);
+                _uncatchable.Add(name);
             }
+        }
+    }
+
+    /// <summary>From now on signals go to <paramref name="coordinator"/>; those that came earlier are applied now.</summary>
+    public void Attach(HandoverCoordinator coordinator, ILogger logger)
+    {
+        string[] early;
+        lock (_gate)
+        {
+            _coordinator = coordinator;
+            _logger = logger;
+            early = [.. _early];
+            _early.Clear();
+        }
+
+        var pid = Environment.ProcessId;
+        foreach (var name in _restored)
+        {
+            Log.SignalRestored(logger, pid, name);
+        }
+
+        foreach (var name in _uncatchable)
+        {
+            Log.SignalCannotBeCaught(logger, pid, name);
+        }
+
+        foreach (var name in early)
+        {
+            Act(coordinator, logger, name);
         }
     }
 
@@ -73,6 +116,43 @@ internal sealed class SignalRouter : IDisposable
         foreach (var registration in _registrations)
         {
             registration.Dispose();
+        }
+    }
+
+    private void Post(string name)
+    {
+        HandoverCoordinator? coordinator;
+        ILogger? logger;
+        lock (_gate)
+        {
+            coordinator = _coordinator;
+            logger = _logger;
+            if (coordinator is null)
+            {
+                _early.Add(name);
+                return;
+            }
+        }
+
+        Act(coordinator, logger!, name);
+    }
+
+    private static void Act(HandoverCoordinator coordinator, ILogger logger, string name)
+    {
+        switch (name)
+        {
+            case "SIGHUP":
+                coordinator.Restart();
+                break;
+            case "SIGINT" or "SIGQUIT" or "SIGTERM":
+                coordinator.Stop(name);
+                break;
+            case "SIGUSR2":
+                coordinator.Hammer();
+                break;
+            default:
+                Log.SignalIgnored(logger, Environment.ProcessId, name);
+                break;
         }
     }
 }

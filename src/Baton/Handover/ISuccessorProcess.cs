@@ -1,0 +1,34 @@
+using Baton.Interop;
+
+namespace Baton.Handover;
+
+/// <summary>A successor process as the handover sees it, from its start to this process's exit; faked in unit tests.</summary>
+internal interface ISuccessorProcess : IDisposable
+{
+    int Pid { get; }
+
+    /// <summary>The next line the successor sent; <see cref="HandshakeRead.EndOfFile"/> once it is gone; <see cref="HandshakeRead.Nothing"/> when nothing came in time.</summary>
+    HandshakeRead Read(TimeSpan timeout);
+
+    /// <summary>Tells the successor its ready is accepted, so it may start accepting connections. False when it could not be told.</summary>
+    bool Accept();
+
+    /// <summary>Best effort, never blocks: how many connections this process still has while it drains.</summary>
+    void ReportDraining(int connections);
+
+    void Kill();
+
+    ChildExit? TryReap();
+
+    /// <summary>What the successor last wrote to standard error, summarized; null when nothing useful.</summary>
+    string? LastWords();
+}
+
+/// <summary>Starts successors; faked in unit tests.</summary>
+internal interface IProcessLauncher
+{
+    ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation);
+
+    /// <summary>Asks a successor that already took over to stop gracefully (SIGTERM).</summary>
+    void RequestStop(int pid);
+}

@@ -1,0 +1,93 @@
+using Baton.Interop;
+
+namespace Baton.Handover;
+
+/// <summary>
+/// The real successor: the same program, started with posix_spawn and exactly the descriptors it needs - the
+/// listeners, its end of the handover channel, our standard error, and the relay pipe its own standard error goes
+/// into until it is accepted.
+/// </summary>
+internal sealed class SpawnedSuccessor : ISuccessorProcess
+{
+    private readonly LineReader _channel;
+    private readonly StandardErrorRelay _stderr;
+    private int _disposed;
+
+    private SpawnedSuccessor(int pid, int channelFd, StandardErrorRelay stderr)
+    {
+        Pid = pid;
+        _channel = new LineReader(channelFd);
+        _stderr = stderr;
+    }
+
+    public int Pid { get; }
+
+    public static SpawnedSuccessor Start(SuccessorCommand command, IReadOnlyList<InheritedListener> listeners, int generation)
+    {
+        var (channel, childChannel) = Descriptors.CreateSocketPair();
+        var (stderrRead, stderrWrite) = Descriptors.CreatePipe();
+        try
+        {
+            var (descriptors, variables) = HandoverEnvironment.ForSuccessor(
+                listeners, childChannel, standardError: 2, standardErrorRelay: stderrRead, generation, Environment.ProcessId);
+            var environment = command.EnvironmentWithout(HandoverEnvironment.AllVariables).Concat(variables).ToList();
+            var pid = ProcessSpawner.Spawn(new SpawnRequest(
+                command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors, StandardError: stderrWrite));
+            return new SpawnedSuccessor(pid, channel, new StandardErrorRelay(stderrRead, keepTail: true));
+        }
+        catch
+        {
+            Descriptors.Close(channel);
+            Descriptors.Close(stderrRead);
+            throw;
+        }
+        finally
+        {
+            // Only the child may hold its ends, so that its death shows here as end of file.
+            Descriptors.Close(childChannel);
+            Descriptors.Close(stderrWrite);
+        }
+    }
+
+    public HandshakeRead Read(TimeSpan timeout) => _channel.Read(timeout);
+
+    public bool Accept()
+    {
+        if (!DescriptorIo.Send(_channel.Descriptor, HandshakeMessage.Go))
+        {
+            return false;
+        }
+
+        // The successor relays its standard-error pipe itself from now on.
+        _stderr.Dispose();
+        return true;
+    }
+
+    public void ReportDraining(int connections) =>
+        _ = DescriptorIo.Send(_channel.Descriptor, HandshakeMessage.Draining(connections), dontWait: true);
+
+    public void Kill() => ChildProcesses.Signal(Pid, Libc.SIGKILL);
+
+    public ChildExit? TryReap() => ChildProcesses.TryReap(Pid);
+
+    public string? LastWords() => _stderr.Summarize(TimeSpan.FromSeconds(1));
+
+    /// <summary>Closes our end of the channel (a successor still waiting for "go" sees end of file) and ends the relay.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Descriptors.Close(_channel.Descriptor);
+            _stderr.Dispose();
+        }
+    }
+}
+
+/// <summary>Starts successors as real processes.</summary>
+internal sealed class SpawningLauncher(SuccessorCommand command) : IProcessLauncher
+{
+    public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
+        SpawnedSuccessor.Start(command, listeners, generation);
+
+    public void RequestStop(int pid) => ChildProcesses.Signal(pid, Libc.SIGTERM);
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+
+namespace Baton.Hosting;
+
+/// <summary>Checks the options at start, so a bad value fails fast with its name.</summary>
+internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BatonOptions options)
+    {
+        var failures = new List<string>();
+        if (options.ReadyTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"Baton:ReadyTimeout must be positive (got {options.ReadyTimeout}).");
+        }
+
+        if (options.HammerTime < TimeSpan.Zero)
+        {
+            failures.Add($"Baton:HammerTime must not be negative (got {options.HammerTime}).");
+        }
+
+        if (options.DrainIdleTimeout < TimeSpan.Zero)
+        {
+            failures.Add($"Baton:DrainIdleTimeout must not be negative (got {options.DrainIdleTimeout}).");
+        }
+
+        if (options.ReadTimeout is { } read && read <= TimeSpan.Zero)
+        {
+            failures.Add($"Baton:ReadTimeout must be positive (got {read}).");
+        }
+
+        if (options.WriteTimeout is { } write && write <= TimeSpan.Zero)
+        {
+            failures.Add($"Baton:WriteTimeout must be positive (got {write}).");
+        }
+
+        if (options.MaxHeaderBytes is { } maxHeaderBytes && maxHeaderBytes <= 0)
+        {
+            failures.Add($"Baton:MaxHeaderBytes must be positive (got {maxHeaderBytes}).");
+        }
+
+        if (options.PidFile is { Length: > 0 } pidFile && PidFile.CheckWritable(pidFile) is { } problem)
+        {
+            failures.Add($"Baton:PidFile '{pidFile}': {problem}");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

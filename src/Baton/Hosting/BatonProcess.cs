@@ -1,0 +1,19 @@
+using Baton.Handover;
+
+namespace Baton.Hosting;
+
+/// <summary>
+/// This process's place in the chain of generations, found out once in <c>UseBaton()</c>: how it was started (so a
+/// successor is started the same way), what it inherited, and - in a successor - its side of the handover.
+/// </summary>
+internal sealed class BatonProcess(SuccessorCommand command, InheritedState? inherited)
+{
+    public SuccessorCommand Command { get; } = command;
+
+    public InheritedState? Inherited { get; } = inherited;
+
+    /// <summary>Null in the first generation.</summary>
+    public SuccessorSide? Successor { get; } = inherited is null ? null : new SuccessorSide(inherited);
+
+    public int Generation => Inherited?.Generation ?? 1;
+}
