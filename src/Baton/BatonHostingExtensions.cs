@@ -49,10 +49,8 @@ public static class BatonHostingExtensions
                 "UseBaton() was already called on this builder: call it once, and put every option in that one call (or in the \"Baton\" configuration section).");
         }
 
-        // A standard descriptor closed at start would be taken by the next socket, pipe or file (the runtime's own
-        // signal pipe, set up just below, among them), and console writes would land in it; and there would be no
-        // standard error to hand a successor.
-        var reopened = Descriptors.OpenClosedStandardDescriptors();
+        // Standard descriptors closed at start, before anything else opens one: see StandardStreams.
+        var streams = StandardStreams.Inspect();
 
         // Then, before the runtime sets up its own signal handling: restore signals ignored at start, and take them
         // over (see SignalRouter).
@@ -66,7 +64,7 @@ public static class BatonHostingExtensions
             ProcessEnvironment.Unset(variable);
         }
 
-        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), inherited);
+        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited);
         if (process.Successor is { } successor)
         {
             // A successor that dies while starting tells its parent why, so the parent's log says it in one line.
@@ -102,7 +100,7 @@ public static class BatonHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<BatonRuntime>());
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, BatonHostLifetime>();
-        services.AddHostedService(sp => new StartupNotes(sp.GetRequiredService<ILoggerFactory>(), reopened));
+        services.AddHostedService(sp => new StartupNotes(sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart));
         return builder;
     }
 
@@ -123,17 +121,23 @@ public static class BatonHostingExtensions
     }
 
     /// <summary>What UseBaton found before logging existed, said once the host starts.</summary>
-    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> reopened) : IHostedService
+    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             var logger = loggerFactory.CreateLogger("Baton");
-            if (reopened.Count > 0)
+            if (closedAtStart.Count > 0)
             {
-                Log.StandardDescriptorsOpened(logger, Environment.ProcessId, string.Join(", ", reopened));
+                Log.StandardDescriptorsClosed(logger, Environment.ProcessId, string.Join(", ", closedAtStart));
             }
 
-            Log.SpawnSupport(logger, Environment.ProcessId, SpawnSupport.Current.Describe());
+            // Said where it matters: on a C library that needs the fallback.
+            var spawn = SpawnSupport.Current;
+            if (spawn.IsPortable)
+            {
+                Log.PortableSpawn(logger, Environment.ProcessId, spawn.Describe());
+            }
+
             return Task.CompletedTask;
         }
 

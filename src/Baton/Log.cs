@@ -100,11 +100,11 @@ internal static partial class Log
     [LoggerMessage(47, LogLevel.Critical, "Process {Pid} failed to start and stops (exit code 1)")]
     public static partial void StartFailed(ILogger logger, int pid, Exception exception);
 
-    [LoggerMessage(48, LogLevel.Warning, "Process {Pid} was started with descriptor(s) {Descriptors} closed (standard input/output/error); they now point at /dev/null")]
-    public static partial void StandardDescriptorsOpened(ILogger logger, int pid, string descriptors);
+    [LoggerMessage(48, LogLevel.Warning, "Process {Pid} was started with standard descriptor(s) {Descriptors} closed; its successors get /dev/null there")]
+    public static partial void StandardDescriptorsClosed(ILogger logger, int pid, string descriptors);
 
-    [LoggerMessage(49, LogLevel.Debug, "Process {Pid} starts successors with {Spawn}")]
-    public static partial void SpawnSupport(ILogger logger, int pid, string spawn);
+    [LoggerMessage(49, LogLevel.Information, "Process {Pid} starts successors with {Spawn}")]
+    public static partial void PortableSpawn(ILogger logger, int pid, string spawn);
 
     [LoggerMessage(44, LogLevel.Warning, "Process {Pid} still running {GraceMs} ms after the hammer (a handler ignores its aborted request): exiting now")]
     public static partial void HammerExit(ILogger logger, int pid, long graceMs);

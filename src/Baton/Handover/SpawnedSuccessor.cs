@@ -22,17 +22,18 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 
     public int Pid { get; }
 
-    public static SpawnedSuccessor Start(SuccessorCommand command, IReadOnlyList<InheritedListener> listeners, int generation)
+    public static SpawnedSuccessor Start(SuccessorCommand command, StandardStreams streams, IReadOnlyList<InheritedListener> listeners, int generation)
     {
         var (channel, childChannel) = Descriptors.CreateSocketPair();
         var (stderrRead, stderrWrite) = Descriptors.CreatePipe();
         try
         {
             var (descriptors, variables) = HandoverEnvironment.ForSuccessor(
-                listeners, childChannel, standardError: 2, standardErrorRelay: stderrRead, generation, Environment.ProcessId);
+                listeners, childChannel, standardError: streams.ForSuccessor(2), standardErrorRelay: stderrRead, generation, Environment.ProcessId);
             var environment = command.EnvironmentWithout(HandoverEnvironment.AllVariables).Concat(variables).ToList();
             var pid = ProcessSpawner.Spawn(new SpawnRequest(
-                command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors, StandardError: stderrWrite));
+                command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors,
+                Standard: [streams.ForSuccessor(0), streams.ForSuccessor(1), stderrWrite]));
             return new SpawnedSuccessor(pid, channel, new StandardErrorRelay(stderrRead, keepTail: true));
         }
         catch
@@ -84,10 +85,10 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 }
 
 /// <summary>Starts successors as real processes.</summary>
-internal sealed class SpawningLauncher(SuccessorCommand command) : IProcessLauncher
+internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams) : IProcessLauncher
 {
     public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
-        SpawnedSuccessor.Start(command, listeners, generation);
+        SpawnedSuccessor.Start(command, streams, listeners, generation);
 
     public void RequestStop(int pid) => ChildProcesses.Signal(pid, Libc.SIGTERM);
 }

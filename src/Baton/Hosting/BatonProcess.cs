@@ -1,4 +1,5 @@
 using Baton.Handover;
+using Baton.Interop;
 
 namespace Baton.Hosting;
 
@@ -6,9 +7,11 @@ namespace Baton.Hosting;
 /// This process's place in the chain of generations, found out once in <c>UseBaton()</c>: how it was started (so a
 /// successor is started the same way), what it inherited, and - in a successor - its side of the handover.
 /// </summary>
-internal sealed class BatonProcess(SuccessorCommand command, InheritedState? inherited)
+internal sealed class BatonProcess(SuccessorCommand command, StandardStreams streams, InheritedState? inherited)
 {
     public SuccessorCommand Command { get; } = command;
+
+    public StandardStreams Streams { get; } = streams;
 
     public InheritedState? Inherited { get; } = inherited;
 

@@ -47,7 +47,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         _logger = loggerFactory.CreateLogger("Baton");
         _pidFile = string.IsNullOrEmpty(_options.PidFile) ? null : new PidFile(_options.PidFile);
         _accepted = process.Successor is null;
-        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command), time);
+        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams), time);
         Coordinator = new HandoverCoordinator(this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor);
     }
 

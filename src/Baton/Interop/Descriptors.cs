@@ -190,36 +190,6 @@ internal static unsafe class Descriptors
         }
     }
 
-    /// <summary>
-    /// Points every standard descriptor (0, 1, 2) that is not open at /dev/null. A process started with one closed
-    /// would otherwise have the runtime's next socket or file land on that number, and its console writes land in it;
-    /// and a successor could not be handed "our standard error".
-    /// </summary>
-    /// <returns>The descriptors that were closed.</returns>
-    public static IReadOnlyList<int> OpenClosedStandardDescriptors()
-    {
-        var opened = new List<int>();
-        for (var fd = 0; fd <= 2; fd++)
-        {
-            if (IsOpen(fd))
-            {
-                continue;
-            }
-
-            var devNull = Libc.Open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC);
-            if (devNull == -1)
-            {
-                throw PosixException.FromLastError("open(/dev/null)");
-            }
-
-            // dup2 onto a different number clears close-on-exec on the copy: it is a real standard descriptor.
-            MoveTo(devNull, fd);
-            opened.Add(fd);
-        }
-
-        return opened;
-    }
-
     /// <summary>What a descriptor refers to, as the kernel names it ("pipe:[1234]", a path...); null when not open.</summary>
     public static string? Identity(int fd) => new FileInfo("/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture)).LinkTarget;
 

@@ -9,14 +9,14 @@ namespace Baton.Interop;
 /// <param name="Environment">"NAME=value" entries.</param>
 /// <param name="WorkingDirectory">Directory the new process starts in.</param>
 /// <param name="InheritedDescriptors">Descriptors of this process that the new one receives as 3, 4, 5... in order.</param>
-/// <param name="StandardError">A descriptor to give the new process as its standard error; null: ours.</param>
+/// <param name="Standard">The descriptors to give the new process as 0, 1 and 2; null: ours.</param>
 internal sealed record SpawnRequest(
     string ExecutablePath,
     IReadOnlyList<string> Arguments,
     IReadOnlyList<string> Environment,
     string WorkingDirectory,
     IReadOnlyList<int> InheritedDescriptors,
-    int? StandardError = null);
+    IReadOnlyList<int>? Standard = null);
 
 /// <summary>
 /// Starts a process with posix_spawn and an exact descriptor list: stdin/stdout/stderr, then the given descriptors
@@ -57,7 +57,8 @@ internal static unsafe class ProcessSpawner
         using var strings = new NativeStrings();
         try
         {
-            foreach (var fd in request.StandardError is { } standardError ? request.InheritedDescriptors.Append(standardError) : request.InheritedDescriptors)
+            var standard = request.Standard ?? [0, 1, 2];
+            foreach (var fd in request.InheritedDescriptors.Concat(standard))
             {
                 var copy = Libc.Fcntl(fd, Libc.F_DUPFD_CLOEXEC, firstFree);
                 if (copy == -1)
@@ -76,9 +77,12 @@ internal static unsafe class ProcessSpawner
                 Check(Libc.SpawnFileActionsAddDup2(fileActions, staged[i], FirstInheritedDescriptor + i), "posix_spawn_file_actions_adddup2");
             }
 
-            if (request.StandardError is not null)
+            for (var fd = 0; fd <= 2; fd++)
             {
-                Check(Libc.SpawnFileActionsAddDup2(fileActions, staged[count], 2), "posix_spawn_file_actions_adddup2");
+                if (standard[fd] != fd)
+                {
+                    Check(Libc.SpawnFileActionsAddDup2(fileActions, staged[count + fd], fd), "posix_spawn_file_actions_adddup2");
+                }
             }
 
             if (support.CloseFrom != null)

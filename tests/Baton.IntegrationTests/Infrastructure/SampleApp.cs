@@ -10,12 +10,15 @@ internal sealed record SampleApp(string Directory, string FileName, string Argum
 
     public static SampleApp Hello => FromEnvironmentOr("BATON_TEST_HELLO_EXE", "Hello");
 
+    /// <summary>The tests' own app for unusual cases (tests/Baton.TestApp), always the JIT build.</summary>
+    public static SampleApp TestApp => Built("Baton.TestApp", "tests");
+
     public bool IsNative => !FileName.EndsWith(".dll", StringComparison.Ordinal);
 
-    public static SampleApp Built(string project)
+    public static SampleApp Built(string project, string folder = "samples")
     {
         var configuration = AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var directory = Path.Combine(RepositoryRoot, "samples", project, "bin", configuration, "net10.0");
+        var directory = Path.Combine(RepositoryRoot, folder, project, "bin", configuration, "net10.0");
         var dll = Path.Combine(directory, project + ".dll");
         if (!File.Exists(dll))
         {

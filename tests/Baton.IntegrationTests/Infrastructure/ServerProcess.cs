@@ -16,6 +16,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     private readonly Process _root;
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<string> _errorLines = new();
     private readonly ConcurrentDictionary<int, byte> _pids = new();
     private readonly SemaphoreSlim _newLine = new(0);
 
@@ -39,6 +40,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public IReadOnlyCollection<int> KnownPids => _pids.Keys.ToList();
 
     public string Log => string.Join('\n', _lines);
+
+    /// <summary>What arrived on standard error only (also in <see cref="Log"/>, with standard output).</summary>
+    public IReadOnlyList<string> StandardErrorLines => [.. _errorLines];
 
     public Process Root => _root;
 
@@ -111,8 +115,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
         var root = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
         var server = new ServerProcess(root, workDirectory);
-        root.OutputDataReceived += (_, e) => server.OnLine(e.Data);
-        root.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        root.OutputDataReceived += (_, e) => server.OnLine(e.Data, standardError: false);
+        root.ErrorDataReceived += (_, e) => server.OnLine(e.Data, standardError: true);
         root.BeginOutputReadLine();
         root.BeginErrorReadLine();
         if (waitUntilServing)
@@ -260,11 +264,16 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    private void OnLine(string? line)
+    private void OnLine(string? line, bool standardError)
     {
         if (line is null)
         {
             return;
+        }
+
+        if (standardError)
+        {
+            _errorLines.Enqueue(line);
         }
 
         foreach (Match match in PidRegex().Matches(line))
