@@ -96,9 +96,24 @@ public sealed class RestartUnderLoadTests
             serving = await server.RestartAsync(serving);
         }
 
+        // The download is paused after its first MiB until the handover is done: it is in flight, in the old process,
+        // from before the SIGHUP until after the new process took over.
         const long size = 16L * 1024 * 1024;
-        var inFlight = DownloadAsync(server, closeAfter: false);
+        var firstMiB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inFlight = DownloadAsync(server, closeAfter: false, async read =>
+        {
+            if (read >= 1024 * 1024 && firstMiB.TrySetResult())
+            {
+                await resume.Task;
+            }
+        });
+        await firstMiB.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var old = serving;
         serving = await server.RestartAsync(serving);
+        await server.WaitForLineAsync(l => l.Contains($"Process {old} waiting for 1 connection(s) to finish", StringComparison.Ordinal));
+        Assert.False(inFlight.IsCompleted);
+        resume.SetResult();
         Assert.Equal(size, await inFlight);
 
         for (var i = 0; i < 10; i++)
@@ -107,9 +122,9 @@ public sealed class RestartUnderLoadTests
         }
     }
 
-    private static async Task<long> DownloadAsync(ServerProcess server, bool closeAfter)
+    private static async Task<long> DownloadAsync(ServerProcess server, bool closeAfter, Func<long, Task>? progress = null)
     {
-        var client = new MiniHttpClient(server.BaseAddress);
+        var client = new MiniHttpClient(server.BaseAddress) { BodyProgress = progress };
         try
         {
             var (status, _, length) = await client.GetAsync("/big?kb=16384", closeAfter, CancellationToken.None, keepBody: false);

@@ -10,6 +10,12 @@ var builder = WebApplication.CreateSlimBuilder(args);
 var settings = builder.Configuration.GetSection("TestApp");
 var generation = Environment.GetEnvironmentVariable("BATON_GENERATION") ?? "1";
 
+// A header limit set by the app itself, before UseBaton(): Baton must leave it alone unless Baton:MaxHeaderBytes is set.
+if (settings.GetValue<int>("KestrelHeaderLimit") is var headerLimit and > 0)
+{
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestHeadersTotalSize = headerLimit);
+}
+
 builder.UseBaton(options =>
 {
     if (settings.GetValue<bool>("BeforeBeginThrows"))
@@ -29,6 +35,12 @@ if (settings.GetValue<bool>("UseBatonTwice"))
 }
 
 builder.Services.AddRequestTimeouts();
+
+// A successor that hangs while starting (a slow migration): set in the file after the first process started.
+if (settings.GetValue<int>("StartDelayMilliseconds") is var startDelay and > 0)
+{
+    Thread.Sleep(startDelay);
+}
 
 // A helper the app starts before it serves, writing to the standard error it inherits for a while: it must never meet
 // a dead pipe after a handover.

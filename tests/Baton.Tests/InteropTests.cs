@@ -113,9 +113,15 @@ public sealed class InteropTests
         Assert.False(Descriptors.GetLinger((int)socket.Handle).On);
     }
 
-    [Fact]
-    public void A_spawned_process_gets_exactly_the_listed_descriptors_renumbered_from_3_and_nothing_else()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_spawned_process_gets_exactly_the_listed_descriptors_renumbered_from_3_and_nothing_else(bool portable)
     {
+        // Portable: descriptors closed one by one, as on a C library without addclosefrom_np (glibc < 2.34, musl).
+        var support = SpawnSupport.Detect(forcePortable: portable);
+        Assert.Equal(portable, support.IsPortable);
+
         // A descriptor without close-on-exec that Process.Start would pass on, and one we do pass.
         var (leakRead, leakWrite) = Descriptors.CreatePipe();
         Descriptors.SetCloseOnExec(leakRead, false);
@@ -125,12 +131,9 @@ public sealed class InteropTests
         {
             // The child (ls itself, exec'd by the shell with its output on descriptor 4, the second one passed) lists
             // its own descriptors.
-            var pid = ProcessSpawner.Spawn(new SpawnRequest(
-                "/bin/sh",
-                ["sh", "-c", "exec ls -1 /proc/self/fd >&4"],
-                ["PATH=/usr/bin:/bin"],
-                "/",
-                [passRead, outWrite]));
+            var pid = ProcessSpawner.Spawn(
+                new SpawnRequest("/bin/sh", ["sh", "-c", "exec ls -1 /proc/self/fd >&4"], ["PATH=/usr/bin:/bin"], "/", [passRead, outWrite]),
+                support);
             Descriptors.Close(outWrite);
             outWrite = -1;
 
@@ -154,25 +157,28 @@ public sealed class InteropTests
         }
     }
 
-    [Fact]
-    public void A_signal_ignored_when_spawning_is_back_to_default_in_the_child()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_spawned_process_starts_in_the_directory_asked_for_through_a_link_and_ours_is_unchanged(bool portable)
     {
+        // Portable: this process changes directory around the spawn, as on a C library without addchdir_np (glibc < 2.29).
+        var root = Directory.CreateTempSubdirectory("baton-cwd-").FullName;
         var (outRead, outWrite) = Descriptors.CreatePipe();
+        var before = Environment.CurrentDirectory;
         try
         {
-            // SigIgn in /proc/self/status is the mask of ignored signals; SIGHUP is bit 0.
-            var pid = ProcessSpawner.Spawn(new SpawnRequest(
-                "/bin/sh",
-                ["sh", "-c", "grep SigIgn /proc/self/status >&3"],
-                ["PATH=/usr/bin:/bin"],
-                "/",
-                [outWrite]));
+            var release = Directory.CreateDirectory(Path.Combine(root, "v2")).FullName;
+            Directory.CreateSymbolicLink(Path.Combine(root, "current"), release);
+            var pid = ProcessSpawner.Spawn(
+                new SpawnRequest("/bin/sh", ["sh", "-c", "readlink /proc/self/cwd >&3"], ["PATH=/usr/bin:/bin"], Path.Combine(root, "current"), [outWrite]),
+                SpawnSupport.Detect(forcePortable: portable));
             Descriptors.Close(outWrite);
             outWrite = -1;
-            var line = ReadAll(outRead);
+
+            Assert.Equal(Paths.Resolve(release), ReadAll(outRead).Trim());
             Assert.Equal(0, WaitForExit(pid).ExitCode);
-            var mask = Convert.ToUInt64(line.Split(':')[1].Trim(), 16);
-            Assert.Equal(0UL, mask & 1);
+            Assert.Equal(before, Environment.CurrentDirectory);
         }
         finally
         {
@@ -181,6 +187,108 @@ public sealed class InteropTests
             {
                 Descriptors.Close(outWrite);
             }
+
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void This_glibc_is_detected_with_both_spawn_functions()
+    {
+        var support = SpawnSupport.Detect(forcePortable: false);
+        Assert.StartsWith("glibc 2.", support.Library, StringComparison.Ordinal);
+        Assert.False(support.IsPortable);
+    }
+
+    [Fact]
+    public void A_signal_ignored_in_the_parent_is_back_to_default_and_unblocked_in_the_child()
+    {
+        var (outRead, outWrite) = Descriptors.CreatePipe();
+        var previous = Libc.Signal(1, Libc.SIG_IGN);
+        try
+        {
+            // SIGHUP ignored here, as under nohup: without the spawn attributes, the child would inherit the ignore.
+            var pid = ProcessSpawner.Spawn(new SpawnRequest(
+                "/bin/sh",
+                ["sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status >&3"],
+                ["PATH=/usr/bin:/bin"],
+                "/",
+                [outWrite]));
+            Libc.Signal(1, previous);
+            previous = -1;
+            Descriptors.Close(outWrite);
+            outWrite = -1;
+            var lines = ReadAll(outRead).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(l => l.Split(':')[0], l => Convert.ToUInt64(l.Split(':')[1].Trim(), 16));
+            Assert.Equal(0, WaitForExit(pid).ExitCode);
+
+            // SigIgn and SigBlk are masks; SIGHUP is bit 0.
+            Assert.Equal(0UL, lines["SigIgn"] & 1);
+            Assert.Equal(0UL, lines["SigBlk"]);
+        }
+        finally
+        {
+            if (previous != -1)
+            {
+                Libc.Signal(1, previous);
+            }
+
+            Descriptors.Close(outRead);
+            if (outWrite >= 0)
+            {
+                Descriptors.Close(outWrite);
+            }
+        }
+    }
+
+    [Fact]
+    public void Bound_addresses_are_read_back_from_the_kernel()
+    {
+        using var v4 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        v4.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Assert.Equal(v4.LocalEndPoint, Descriptors.BoundEndPoint((int)v4.Handle));
+
+        using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        v6.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        Assert.Equal(v6.LocalEndPoint, Descriptors.BoundEndPoint((int)v6.Handle));
+
+        var path = Path.Combine(Path.GetTempPath(), $"baton-unit-{Guid.NewGuid():N}.sock");
+        using var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        unix.Bind(new UnixDomainSocketEndPoint(path));
+        Assert.Equal("unix:" + path, Baton.Handover.InheritedListener.FormatEndPoint(Descriptors.BoundEndPoint((int)unix.Handle)!));
+    }
+
+    [Fact]
+    public void Every_writer_of_a_pipe_is_pointed_at_the_target_keeping_its_close_on_exec_and_the_read_end_is_left()
+    {
+        var (read, write) = Descriptors.CreatePipe();
+        var copy = Libc.Fcntl(write, Libc.F_DUPFD_CLOEXEC, 200);
+        var inherited = Libc.Fcntl(write, Libc.F_DUPFD_CLOEXEC, 210);
+        Descriptors.SetCloseOnExec(inherited, false);
+        var file = Path.GetTempFileName();
+        using var target = File.OpenHandle(file, FileMode.Open, FileAccess.Write);
+        var targetFd = (int)target.DangerousGetHandle();
+        try
+        {
+            var switched = Descriptors.RedirectPipeWriters(write, targetFd);
+
+            Assert.Equal([write, copy, inherited], switched.Order());
+            foreach (var fd in switched)
+            {
+                Assert.Equal(file, Descriptors.Identity(fd));
+            }
+
+            Assert.True(Descriptors.IsCloseOnExec(copy));
+            Assert.False(Descriptors.IsCloseOnExec(inherited));
+            Assert.StartsWith("pipe:", Descriptors.Identity(read), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var fd in new[] { read, write, copy, inherited })
+            {
+                Descriptors.Close(fd);
+            }
+
+            File.Delete(file);
         }
     }
 

@@ -166,6 +166,10 @@ internal sealed class MiniHttpClient(Uri server)
     private byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
+    private long _bodyRead;
+
+    /// <summary>Called with the body bytes read so far, each time more arrived; the read waits for it to finish.</summary>
+    public Func<long, Task>? BodyProgress { get; init; }
 
     public Task<(int Status, string Body, long Length)> GetAsync(string pathAndQuery, bool closeAfter, CancellationToken cancel, bool keepBody = true) =>
         SendAsync("GET", pathAndQuery, jsonBody: null, bearerToken: null, closeAfter, cancel, keepBody);
@@ -219,6 +223,7 @@ internal sealed class MiniHttpClient(Uri server)
         }
 
         var responseBody = new StringBuilder();
+        _bodyRead = 0;
         if (chunked)
         {
             length = 0;
@@ -277,6 +282,11 @@ internal sealed class MiniHttpClient(Uri server)
             body?.Append(Encoding.UTF8.GetString(_buffer, _start, take));
             _start += take;
             remaining -= take;
+            _bodyRead += take;
+            if (BodyProgress is { } progress)
+            {
+                await progress(_bodyRead);
+            }
         }
     }
 
