@@ -46,6 +46,9 @@ internal static partial class Log
     [LoggerMessage(18, LogLevel.Critical, "New process {ChildPid} {Exit} while process {Pid} drains: nothing accepts on the listeners now (restart the service)")]
     public static partial void SuccessorDied(ILogger logger, int childPid, string exit, int pid);
 
+    [LoggerMessage(25, LogLevel.Error, "Process {Pid} serves, but switching standard error or closing listeners no longer configured failed")]
+    public static partial void AfterAcceptFailed(ILogger logger, int pid, Exception exception);
+
     [LoggerMessage(19, LogLevel.Warning, "Process {Pid}: process {ParentPid} it took over from exited before it accepted the ready; this process serves anyway (nobody else accepts)")]
     public static partial void PredecessorVanished(ILogger logger, int pid, int parentPid);
 

@@ -65,8 +65,7 @@ public sealed class AppLifecycleTests
         await using var server = await ServerProcess.StartAsync(SampleApp.TestApp);
         await File.WriteAllTextAsync(Path.Combine(server.WorkDirectory, "appsettings.json"), "{ \"TestApp\": { \"StartDelayMilliseconds\": 20000 } }");
         server.Signal(server.RootPid, Posix.SIGHUP);
-        var started = await server.WaitForLineAsync(l => l.Contains(" started by process ", StringComparison.Ordinal));
-        var child = int.Parse(System.Text.RegularExpressions.Regex.Match(started, @"New process (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        var child = await server.WaitForSuccessorStartedAsync();
 
         var (status, _, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/stop", closeAfter: true, CancellationToken.None);
         Assert.Equal(200, status);

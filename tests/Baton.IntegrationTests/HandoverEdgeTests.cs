@@ -21,10 +21,7 @@ public sealed class HandoverEdgeTests
         var failure = await server.WaitForLineAsync(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));
         Assert.Contains($"Baton:PidFile '{pidFile}': directory '{directory}' does not exist.", failure, StringComparison.Ordinal);
 
-        var (status, body, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
-        Assert.Equal(200, status);
-        Assert.Contains($"\"pid\":{server.RootPid}", body, StringComparison.Ordinal);
-        Assert.Equal([server.RootPid], server.AlivePids());
+        await server.AssertOnlyServerAsync(server.RootPid);
     }
 
     [Fact]
@@ -42,10 +39,7 @@ public sealed class HandoverEdgeTests
         Assert.DoesNotContain(server.Log.Split('\n'), l => l.Contains("ready after", StringComparison.Ordinal));
         Assert.Empty(Directory.GetFiles(server.WorkDirectory, ".app.pid.*"));
 
-        var (status, body, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
-        Assert.Equal(200, status);
-        Assert.Contains($"\"pid\":{server.RootPid}", body, StringComparison.Ordinal);
-        Assert.Equal([server.RootPid], server.AlivePids());
+        await server.AssertOnlyServerAsync(server.RootPid);
     }
 
     [Fact]
@@ -120,8 +114,7 @@ public sealed class HandoverEdgeTests
         await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
 
         server.Signal(server.RootPid, Posix.SIGHUP);
-        var started = await server.WaitForLineAsync(l => l.Contains(" started by process ", StringComparison.Ordinal));
-        var child = int.Parse(System.Text.RegularExpressions.Regex.Match(started, @"New process (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        var child = await server.WaitForSuccessorStartedAsync();
         var clock = Stopwatch.StartNew();
         server.Signal(server.RootPid, Posix.SIGTERM);
         while (Directory.Exists($"/proc/{child}"))
@@ -144,15 +137,12 @@ public sealed class HandoverEdgeTests
         await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
         HangSuccessorsAtStart(server);
         server.Signal(server.RootPid, Posix.SIGHUP);
-        await server.WaitForLineAsync(l => l.Contains(" started by process ", StringComparison.Ordinal));
+        await server.WaitForSuccessorStartedAsync();
         server.Signal(server.RootPid, Posix.SIGUSR2);
 
         var failure = await server.WaitForLineAsync(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal), TimeSpan.FromSeconds(2));
         Assert.Contains("abandoned", failure, StringComparison.Ordinal);
-        var (status, body, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
-        Assert.Equal(200, status);
-        Assert.Contains($"\"pid\":{server.RootPid}", body, StringComparison.Ordinal);
-        Assert.Equal([server.RootPid], server.AlivePids());
+        await server.AssertOnlyServerAsync(server.RootPid);
     }
 
     [Fact]

@@ -131,7 +131,7 @@ internal sealed class HandoverCoordinator
                 if (!_restartDeferred)
                 {
                     _restartDeferred = true;
-                    predecessor.Exited.ContinueWith(_ => RunDeferredRestart(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    predecessor.Exited.ContinueWith(_ => RunDeferredRestart(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 }
 
                 return;

@@ -150,11 +150,6 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
 
         try
         {
-            foreach (var closed in _registry.CloseUnclaimed())
-            {
-                Log.ClosedUnclaimed(_logger, pid, closed);
-            }
-
             var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
             Log.Serving(_logger, pid, _process.Generation, string.Join(", ", addresses));
             if (_options.BeforeBegin is { } hook)
@@ -212,12 +207,26 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
             listener.OpenGate();
         }
 
+        var pid = Environment.ProcessId;
         if (!toldByPredecessor)
         {
-            Log.PredecessorVanished(_logger, Environment.ProcessId, _process.Successor!.Pid);
+            Log.PredecessorVanished(_logger, pid, _process.Successor!.Pid);
         }
 
-        _process.Successor!.SwitchStandardError();
+        try
+        {
+            _process.Successor!.SwitchStandardError();
+
+            // Only now are the inherited sockets this process's to close: until "go" the predecessor served on them.
+            foreach (var closed in _registry.CloseUnclaimed())
+            {
+                Log.ClosedUnclaimed(_logger, pid, closed);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.AfterAcceptFailed(_logger, pid, ex);
+        }
     }
 
     private void WritePidFile(PidFile file)

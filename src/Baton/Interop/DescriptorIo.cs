@@ -10,42 +10,22 @@ internal static unsafe class DescriptorIo
     /// Sends the whole message on a socket. Never raises SIGPIPE (MSG_NOSIGNAL): a peer that died is a false return,
     /// not a signal. With <paramref name="dontWait"/>, a full socket buffer is a false return too instead of a wait.
     /// </summary>
-    public static bool Send(int fd, string message, bool dontWait = false)
-    {
-        var bytes = Encoding.UTF8.GetBytes(message);
-        var flags = Libc.MSG_NOSIGNAL | (dontWait ? Libc.MSG_DONTWAIT : 0);
-        fixed (byte* start = bytes)
-        {
-            var offset = 0;
-            while (offset < bytes.Length)
-            {
-                var sent = Libc.Send(fd, start + offset, (nuint)(bytes.Length - offset), flags);
-                if (sent == -1)
-                {
-                    if (Marshal.GetLastPInvokeError() == Libc.EINTR)
-                    {
-                        continue;
-                    }
-
-                    return false;
-                }
-
-                offset += (int)sent;
-            }
-        }
-
-        return true;
-    }
+    public static bool Send(int fd, string message, bool dontWait = false) =>
+        WriteAll(fd, Encoding.UTF8.GetBytes(message), Libc.MSG_NOSIGNAL | (dontWait ? Libc.MSG_DONTWAIT : 0));
 
     /// <summary>Writes the whole buffer (to a pipe or file); false when the descriptor is gone or broken.</summary>
-    public static bool Write(int fd, ReadOnlySpan<byte> bytes)
+    public static bool Write(int fd, ReadOnlySpan<byte> bytes) => WriteAll(fd, bytes, sendFlags: null);
+
+    /// <summary>write(), or send() with <paramref name="sendFlags"/>, until every byte is out.</summary>
+    private static bool WriteAll(int fd, ReadOnlySpan<byte> bytes, int? sendFlags)
     {
         fixed (byte* start = bytes)
         {
             var offset = 0;
             while (offset < bytes.Length)
             {
-                var written = Libc.Write(fd, start + offset, (nuint)(bytes.Length - offset));
+                var count = (nuint)(bytes.Length - offset);
+                var written = sendFlags is { } flags ? Libc.Send(fd, start + offset, count, flags) : Libc.Write(fd, start + offset, count);
                 if (written == -1)
                 {
                     if (Marshal.GetLastPInvokeError() == Libc.EINTR)

@@ -212,6 +212,22 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return int.Parse(ReadyRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Waits until a process has started a successor (the next one after <paramref name="skip"/>); returns its pid.</summary>
+    public async Task<int> WaitForSuccessorStartedAsync(int skip = 0)
+    {
+        var line = await WaitForLineAsync(l => l.Contains(" started by process ", StringComparison.Ordinal), skip: skip);
+        return int.Parse(StartedRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Asserts that a new connection is answered by <paramref name="pid"/>, and that it is the only server process.</summary>
+    public async Task AssertOnlyServerAsync(int pid)
+    {
+        var (status, body, _) = await new MiniHttpClient(BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
+        Xunit.Assert.Equal(200, status);
+        Xunit.Assert.Contains($"\"pid\":{pid}", body, StringComparison.Ordinal);
+        Xunit.Assert.Equal([pid], AlivePids());
+    }
+
     public async Task WaitForExitAsync(int pid, TimeSpan timeout)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -310,6 +326,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"New process (\d+) \(generation \d+\) ready after")]
     private static partial Regex ReadyRegex();
+
+    [GeneratedRegex(@"New process (\d+) started by process")]
+    private static partial Regex StartedRegex();
 
     [GeneratedRegex(@"(?:Actual pid is|New process|Process) (\d+)")]
     private static partial Regex PidRegex();
