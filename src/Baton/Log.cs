@@ -37,7 +37,7 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Warning, "SIGHUP deferred by process {Pid}: process {PredecessorPid} it took over from still drains ({Connections} connection(s) open); the restart starts once it has exited")]
     public static partial void RestartDeferred(ILogger logger, int pid, int predecessorPid, string connections);
 
-    [LoggerMessage(16, LogLevel.Information, "Process {PredecessorPid} has exited: process {Pid} starts the deferred restart")]
+    [LoggerMessage(16, LogLevel.Information, "Process {PredecessorPid} has exited: process {Pid} starts the deferred restart, starting a new process")]
     public static partial void DeferredRestartStarting(ILogger logger, int pid, int predecessorPid);
 
     [LoggerMessage(17, LogLevel.Warning, "SIGUSR2 received by process {Pid} during a handover: the new process is abandoned (killed), this one serves on")]

@@ -55,8 +55,8 @@ public sealed class RestartUnderLoadTests
         await load.WaitForProgressAsync();
 
         // Either all to the first pid (one handover; the rest are ignored while it hands over or drains), or each to
-        // whatever the pid file names at that moment (as `kill -HUP $(cat app.pid)` in a loop would: a chain of
-        // handovers, each new process refusing until it serves).
+        // whatever the pid file names at that moment (as `kill -HUP $(cat app.pid)` in a loop would: each new process
+        // defers them until its predecessor has exited, then hands over once for all of them).
         var first = server.RootPid;
         var sent = 0;
         for (var i = 0; i < 20; i++)

@@ -111,7 +111,9 @@ internal sealed class HandoverCoordinator
         }
     }
 
-    public void Restart()
+    public void Restart() => Restart(deferred: false);
+
+    private void Restart(bool deferred)
     {
         lock (_gate)
         {
@@ -141,7 +143,15 @@ internal sealed class HandoverCoordinator
             _stopAfterHandover = false;
             _abandonHandover = new CancellationTokenSource();
             var abandon = _abandonHandover.Token;
-            Say(l => Log.RestartRequested(l, Environment.ProcessId));
+            if (deferred)
+            {
+                Say(l => Log.DeferredRestartStarting(l, Environment.ProcessId, _predecessor!.Pid));
+            }
+            else
+            {
+                Say(l => Log.RestartRequested(l, Environment.ProcessId));
+            }
+
             Work = Task.Factory.StartNew(() => RunHandover(abandon), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
     }
@@ -215,8 +225,7 @@ internal sealed class HandoverCoordinator
             _restartDeferred = false;
         }
 
-        Say(l => Log.DeferredRestartStarting(l, Environment.ProcessId, _predecessor!.Pid));
-        Restart();
+        Restart(deferred: true);
     }
 
     private async Task RunHandover(CancellationToken abandon)

@@ -167,8 +167,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public int CountLines(Func<string, bool> match) => _lines.Count(match);
 
     /// <summary>
-    /// Waits until every handover that was started has ended (ready or failed) and every process that handed over has
-    /// exited; returns the number of successful handovers.
+    /// Waits until every handover that was started has ended (ready or failed), every process that handed over has
+    /// exited, and every SIGHUP a process deferred (while its predecessor drained) has been carried out, or its process
+    /// is gone; returns the number of successful handovers.
     /// </summary>
     public async Task<int> WaitUntilSettledAsync(TimeSpan? timeout = null)
     {
@@ -179,14 +180,18 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             var ready = CountLines(l => l.Contains("ready after", StringComparison.Ordinal));
             var failed = CountLines(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));
             var exited = CountLines(l => l.Contains(" exiting", StringComparison.Ordinal));
-            if (started == ready + failed && exited == ready && AlivePids().Count == 1)
+            var alive = AlivePids();
+            var deferredPending = _lines.Select(l => DeferredRegex().Match(l)).Where(m => m.Success)
+                .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Distinct()
+                .Count(pid => alive.Contains(pid) && !_lines.Any(l => l.Contains($"process {pid} starts the deferred restart", StringComparison.Ordinal)));
+            if (started == ready + failed && exited == ready && alive.Count == 1 && deferredPending == 0)
             {
                 return ready;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Not settled: {started} started, {ready} ready, {failed} failed, {exited} exited, alive {string.Join(",", AlivePids())}. Log:\n{Log}");
+                throw new TimeoutException($"Not settled: {started} started, {ready} ready, {failed} failed, {exited} exited, {deferredPending} deferred, alive {string.Join(",", alive)}. Log:\n{Log}");
             }
 
             using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
@@ -326,6 +331,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"New process (\d+) \(generation \d+\) ready after")]
     private static partial Regex ReadyRegex();
+
+    [GeneratedRegex(@"SIGHUP deferred by process (\d+)")]
+    private static partial Regex DeferredRegex();
 
     [GeneratedRegex(@"New process (\d+) started by process")]
     private static partial Regex StartedRegex();
