@@ -56,21 +56,24 @@ internal sealed class SuccessorSide : IPredecessor
     /// runs once, at "go" - or at end of file if the parent died before it could answer: then nobody else accepts on
     /// the listeners, and this process must.
     /// </summary>
-    /// <returns>False when the parent could not be told (it is gone): <paramref name="accepted"/> has run.</returns>
-    public bool ReportReady(int pid, Action<bool> accepted)
+    /// <remarks>A parent that cannot be told is gone: the end of file that follows runs <paramref name="accepted"/>.</remarks>
+    public void ReportReady(int pid, Action<bool> accepted)
     {
-        var channel = Volatile.Read(ref _channel);
+        // From here the channel belongs to the thread that follows the predecessor: only it closes the descriptor.
+        var channel = Interlocked.Exchange(ref _channel, -1);
         if (channel < 0)
         {
-            return false;
+            return;
         }
 
-        var told = DescriptorIo.Send(channel, HandshakeMessage.Ready(pid, Generation));
+        _ = DescriptorIo.Send(channel, HandshakeMessage.Ready(pid, Generation));
         new Thread(() => FollowPredecessor(channel, accepted)) { IsBackground = true, Name = "Baton predecessor" }.Start();
-        return told;
     }
 
-    /// <summary>Tells the parent why this process will not serve; the parent logs it and keeps serving.</summary>
+    /// <summary>
+    /// Tells the parent why this process will not serve; the parent logs it and keeps serving. Once "ready" was sent the
+    /// parent no longer listens, and there is nothing to tell.
+    /// </summary>
     public void ReportFailure(string reason)
     {
         var channel = Interlocked.Exchange(ref _channel, -1);
@@ -126,7 +129,6 @@ internal sealed class SuccessorSide : IPredecessor
         }
         finally
         {
-            Interlocked.Exchange(ref _channel, -1);
             Descriptors.Close(channel);
             Volatile.Write(ref _openConnections, 0);
             if (!wasAccepted)
