@@ -107,7 +107,7 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     [Theory]
     [InlineData("/api/v1/tags/abc")]
     [InlineData("/api/v1/articles/0")]
-    [InlineData("/api/v1/articles?page=0")]
+    [InlineData("/api/v1/articles?page=x")]
     [InlineData("/api/v1/tags?state=3")]
     public async Task Bad_ids_and_filters_are_400_with_the_field_named(string path)
     {
@@ -134,11 +134,50 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
         Assert.StartsWith("malformed JSON", json.GetProperty("data").GetProperty("errors").GetProperty("body").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_request_without_a_token_is_401_code_20001()
+    [Theory]
+    [InlineData("/api/v1/tags")]
+    [InlineData("/api/v1/tags?token=")]
+    public async Task A_request_without_a_token_is_401_code_400_as_the_original(string path)
     {
-        var (status, json) = await Blog.SendAsync(HttpMethod.Get, "/api/v1/tags");
-        Assert.Equal((401, 20001), (status, json.GetProperty("code").GetInt32()));
+        var (status, json) = await Blog.SendAsync(HttpMethod.Get, path);
+        Assert.Equal((401, 400), (status, json.GetProperty("code").GetInt32()));
+        Assert.True(json.GetProperty("data").GetProperty("errors").TryGetProperty("token", out _), json.ToString());
+    }
+
+    [Fact]
+    public async Task A_page_below_one_is_the_first_page()
+    {
+        // More than a page (App:PageSize is 10) of both, so the first page differs from the second.
+        var run = Guid.NewGuid().ToString("N")[..8];
+        long tagId = 0;
+        for (var i = 0; i < 11; i++)
+        {
+            var (_, tag) = await Blog.SendAsync(HttpMethod.Post, "/api/v1/tags", Token, Form(("name", $"paging-{run}-{i}"), ("created_by", "me")));
+            tagId = tag.GetProperty("data").GetProperty("id").GetInt64();
+        }
+
+        for (var i = 0; i < 11; i++)
+        {
+            var (status, _) = await Blog.SendAsync(HttpMethod.Post, "/api/v1/articles", Token,
+                Form(("tag_id", tagId.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("title", $"a{i}"), ("desc", "d"), ("content", "c"), ("created_by", "me")));
+            Assert.Equal(200, status);
+        }
+
+        foreach (var list in (string[])["tags", "articles"])
+        {
+            var first = await PageAsync(list, "1");
+            Assert.Equal(10, first.GetProperty("lists").GetArrayLength());
+            Assert.NotEqual(first.ToString(), (await PageAsync(list, "2")).ToString());
+            Assert.Equal(first.ToString(), (await PageAsync(list, "0")).ToString());
+            Assert.Equal(first.ToString(), (await PageAsync(list, "-3")).ToString());
+        }
+
+        async Task<System.Text.Json.JsonElement> PageAsync(string list, string page)
+        {
+            var (status, json) = await Blog.SendAsync(HttpMethod.Get, $"/api/v1/{list}?page={page}", Token);
+            Assert.True((status, json.GetProperty("code").GetInt32()) == (200, 200), $"{list} page {page}: {status} {json}");
+            return json.GetProperty("data");
+        }
     }
 
     [Fact]
