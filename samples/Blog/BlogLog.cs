@@ -20,4 +20,10 @@ internal static partial class BlogLog
 
     [LoggerMessage(6, LogLevel.Debug, "Token refused on {Path}: {Reason}")]
     public static partial void TokenRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(7, LogLevel.Information, "Password hash of '{Username}' upgraded from {From} to {To} PBKDF2 iterations")]
+    public static partial void PasswordHashUpgraded(ILogger logger, string username, int from, int to);
+
+    [LoggerMessage(8, LogLevel.Warning, "Password hash of '{Username}' could not be upgraded (tried again on the next login): {Message}")]
+    public static partial void PasswordHashUpgradeFailed(ILogger logger, string username, string message);
 }

@@ -26,6 +26,7 @@ internal static class BlogServices
         services.AddSingleton(CreateDatabase);
         services.AddSingleton<BlogStore>();
         services.AddSingleton<JwtTokens>();
+        services.AddSingleton<Logins>();
         services.AddHostedService<DatabaseInitializer>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, BlogJsonContext.Default));

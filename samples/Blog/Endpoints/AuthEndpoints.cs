@@ -1,6 +1,5 @@
 using Blog.Api;
 using Blog.Auth;
-using Blog.Data;
 
 namespace Blog.Endpoints;
 
@@ -17,7 +16,7 @@ internal static class AuthEndpoints
         return app;
     }
 
-    public static async Task<IResult> Login(HttpContext context, BlogStore store, JwtTokens tokens, ILoggerFactory loggers)
+    public static async Task<IResult> Login(HttpContext context, Logins logins, JwtTokens tokens, ILoggerFactory loggers)
     {
         var request = await Bound<Credentials>.ReadAsync(context, Credentials.Parse);
         if (request.Failure is not null)
@@ -26,22 +25,13 @@ internal static class AuthEndpoints
         }
 
         var credentials = request.Value!;
-        var user = await store.FindUserAsync(credentials.Username, context.RequestAborted);
-        var logger = loggers.CreateLogger(typeof(AuthEndpoints).FullName!);
-        if (user is null)
+        var username = await logins.CheckAsync(credentials.Username, credentials.Password, context.RequestAborted);
+        if (username is null)
         {
-            PasswordHasher.VerifyDecoy(credentials.Password);
-            BlogLog.LoginRefused(logger, credentials.Username);
             return ApiResults.Unauthorized(ApiCode.AuthFailed);
         }
 
-        if (!PasswordHasher.Verify(credentials.Password, user.PasswordHash))
-        {
-            BlogLog.LoginRefused(logger, credentials.Username);
-            return ApiResults.Unauthorized(ApiCode.AuthFailed);
-        }
-
-        BlogLog.TokenIssued(logger, user.Username);
-        return ApiResults.Ok(new TokenData(tokens.Issue(user.Username)));
+        BlogLog.TokenIssued(loggers.CreateLogger(typeof(AuthEndpoints).FullName!), username);
+        return ApiResults.Ok(new TokenData(tokens.Issue(username)));
     }
 }
