@@ -12,6 +12,9 @@ internal static partial class BlogLog
     [LoggerMessage(3, LogLevel.Information, "Demo user '{Username}' created")]
     public static partial void DemoUserSeeded(ILogger logger, string username);
 
+    [LoggerMessage(9, LogLevel.Warning, "App:SeedDemoUser is ignored in the {Environment} environment: the demo user test / test123 exists in Development only. Add users with `Blog users add NAME`")]
+    public static partial void DemoUserNotSeeded(ILogger logger, string environment);
+
     [LoggerMessage(4, LogLevel.Information, "Token issued to '{Username}'")]
     public static partial void TokenIssued(ILogger logger, string username);
 

@@ -16,15 +16,11 @@ internal static class BlogServices
     public static WebApplicationBuilder AddBlog(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddBlogData();
         services.AddOptions<AppOptions>().BindConfiguration(AppOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AppOptions>, AppOptionsValidator>();
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelBodyLimitSetup>();
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(CreateDatabase);
-        services.AddSingleton<BlogStore>();
         services.AddSingleton<JwtTokens>();
         services.AddSingleton<Logins>();
         services.AddHostedService<DatabaseInitializer>();
@@ -54,6 +50,17 @@ internal static class BlogServices
             return Task.CompletedTask;
         }));
         return builder;
+    }
+
+    /// <summary>The database and its settings: all that the server and the <c>users</c> command share.</summary>
+    public static IServiceCollection AddBlogData(this IServiceCollection services)
+    {
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(CreateDatabase);
+        services.AddSingleton<BlogStore>();
+        return services;
     }
 
     /// <summary>

@@ -2,7 +2,14 @@ using Baton;
 using Blog;
 using Blog.Api;
 using Blog.Auth;
+using Blog.Cli;
 using Blog.Endpoints;
+
+// `Blog users add NAME` manages users and exits; it never starts the server.
+if (UsersCommand.Matches(args))
+{
+    return await UsersCommand.RunAsync(args, Console.In, Console.Out, Console.Error);
+}
 
 // The gin-blog API on Baton: `kill -HUP <pid>` starts a new process that takes over the listening socket (and
 // re-reads appsettings.json), while this one finishes what it is serving.
@@ -20,3 +27,4 @@ app.MapGroup("/api/v1")
     .MapArticleEndpoints();
 
 app.Run();
+return 0;

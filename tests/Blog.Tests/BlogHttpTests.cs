@@ -14,7 +14,7 @@ public sealed class BlogServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Blog = await BlogProcess.StartAsync();
+        Blog = await BlogProcess.StartWithUserAsync();
         Token = await Blog.TokenAsync();
     }
 
@@ -206,8 +206,9 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     }
 
     [Theory]
-    [InlineData("test", "wrong")]
-    [InlineData("nobody", "test123")]
+    [InlineData(BlogProcess.Username, "wrong")]
+    [InlineData("nobody", BlogProcess.Password)]
+    [InlineData("test", "test123")]
     public async Task Wrong_credentials_are_401_code_20004(string username, string password)
     {
         var (status, json) = await Blog.SendAsync(HttpMethod.Post, "/auth", content: Json($$"""{"username":"{{username}}","password":"{{password}}"}"""));
@@ -217,7 +218,7 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     [Fact]
     public async Task Auth_takes_json_as_well_as_a_form()
     {
-        var (status, json) = await Blog.SendAsync(HttpMethod.Post, "/auth", content: Json("""{"username":"test","password":"test123"}"""));
+        var (status, json) = await Blog.SendAsync(HttpMethod.Post, "/auth", content: Json($$"""{"username":"{{BlogProcess.Username}}","password":"{{BlogProcess.Password}}"}"""));
         Assert.Equal(200, status);
         Assert.Equal(3, json.GetProperty("data").GetProperty("token").GetString()!.Split('.').Length);
     }
@@ -346,6 +347,17 @@ public sealed class BlogStartTests
     }
 
     [Fact]
+    public async Task Production_never_creates_the_demo_user_even_when_the_settings_ask_for_it()
+    {
+        await using var blog = await BlogProcess.StartAsync(new Dictionary<string, string?> { ["App__SeedDemoUser"] = "true" });
+        var (status, json) = await blog.SendAsync(HttpMethod.Post, "/auth", content: new FormUrlEncodedContent(
+            new Dictionary<string, string> { ["username"] = "test", ["password"] = "test123" }));
+        Assert.Equal((401, 20004), (status, json.GetProperty("code").GetInt32()));
+        Assert.Contains("App:SeedDemoUser is ignored in the Production environment", blog.Output, StringComparison.Ordinal);
+        Assert.Equal(0, await UsersCommandTests.CountUsersAsync(blog.ContentRoot));
+    }
+
+    [Fact]
     public async Task Development_serves_out_of_the_box_and_seeds_the_demo_user()
     {
         // What `dotnet run --project samples/Blog` does from a fresh clone: no secret set, the development one is used.
@@ -355,7 +367,7 @@ public sealed class BlogStartTests
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["DOTNET_ENVIRONMENT"] = "Development",
         });
-        var token = await blog.TokenAsync();
+        var token = await blog.TokenAsync("test", "test123");
         var (status, json) = await blog.SendAsync(HttpMethod.Get, "/api/v1/tags", token);
         Assert.Equal(200, status);
         Assert.Equal(0, json.GetProperty("data").GetProperty("total").GetInt64());

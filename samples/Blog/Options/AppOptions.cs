@@ -23,6 +23,9 @@ internal sealed class AppOptions
     /// <summary>The largest request body Kestrel accepts; bigger bodies get 413. Default 1 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
-    /// <summary>Creates the demo user (test / test123, as the original) when it does not exist.</summary>
-    public bool SeedDemoUser { get; set; } = true;
+    /// <summary>
+    /// Creates the demo user (test / test123, as the original) when it does not exist, in Development only (set in
+    /// appsettings.Development.json); ignored, with a warning, in any other environment. Default false.
+    /// </summary>
+    public bool SeedDemoUser { get; set; }
 }
