@@ -3,6 +3,7 @@ using Blog.Auth;
 using Blog.Data;
 using Blog.Options;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,8 @@ internal static class BlogServices
         services.AddSingleton<IValidateOptions<AppOptions>, AppOptionsValidator>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelBodyLimitSetup>();
 
+        services.AddRateLimiter(static _ => { });
+        services.AddSingleton<IConfigureOptions<RateLimiterOptions>, AuthRateLimit>();
         services.AddSingleton<JwtTokens>();
         services.AddSingleton<Logins>();
         services.AddHostedService<DatabaseInitializer>();

@@ -19,6 +19,7 @@ builder.AddBlog();
 
 var app = builder.Build();
 app.UseEnvelopeErrors();
+app.UseRateLimiter();
 app.MapOpenApi();
 app.MapAuthEndpoints();
 app.MapGroup("/api/v1")

@@ -14,7 +14,8 @@ public sealed class BlogServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Blog = await BlogProcess.StartWithUserAsync();
+        // These tests log in more often than the shipped limit allows a client per minute.
+        Blog = await BlogProcess.StartWithUserAsync(new Dictionary<string, string?> { ["App__AuthRateLimit__PermitLimit"] = "1000" });
         Token = await Blog.TokenAsync();
     }
 
@@ -315,6 +316,39 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
 
         var header = response[..end].Split("\r\n").FirstOrDefault(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
         return header is not null && Encoding.UTF8.GetByteCount(response[(end + 4)..]) >= int.Parse(header["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>The limit on /auth, with the shipped settings (App:AuthRateLimit: 10 attempts per client per minute).</summary>
+public sealed class AuthRateLimitTests
+{
+    [Fact]
+    public async Task Thirty_quick_failed_logins_get_429_after_the_tenth()
+    {
+        await using var blog = await BlogProcess.StartWithUserAsync();
+        var answers = new List<(int Status, int Code)>();
+        string? retryAfter = null;
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await blog.Client.PostAsync("/auth", new FormUrlEncodedContent(
+                new Dictionary<string, string> { ["username"] = BlogProcess.Username, ["password"] = "wrong " + i }));
+            var (status, json) = await BlogProcess.ReadAsync(response);
+            answers.Add((status, json.GetProperty("code").GetInt32()));
+            if (status == 429)
+            {
+                Assert.Equal("too many requests: try again later", json.GetProperty("msg").GetString());
+                retryAfter ??= response.Headers.TryGetValues("Retry-After", out var values) ? values.Single() : "";
+            }
+        }
+
+        Assert.Equal(Enumerable.Repeat((401, 20004), 10).Concat(Enumerable.Repeat((429, 429), 20)), answers);
+        Assert.True(int.TryParse(retryAfter, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 60, $"Retry-After: '{retryAfter}'");
+
+        // The limit counts attempts, not failures: the right password waits too. The API itself is not limited.
+        var (limited, body) = await blog.SendAsync(HttpMethod.Post, "/auth", content: new FormUrlEncodedContent(
+            new Dictionary<string, string> { ["username"] = BlogProcess.Username, ["password"] = BlogProcess.Password }));
+        Assert.Equal((429, 429), (limited, body.GetProperty("code").GetInt32()));
+        Assert.Equal(401, (await blog.SendAsync(HttpMethod.Get, "/api/v1/tags")).Status);
     }
 }
 

@@ -3,16 +3,17 @@ using Blog.Auth;
 
 namespace Blog.Endpoints;
 
-/// <summary><c>POST /auth</c>: username and password for a token.</summary>
+/// <summary><c>POST /auth</c>: username and password for a token, a limited number of times per client.</summary>
 internal static class AuthEndpoints
 {
     public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/auth", Login)
             .WithTags("auth")
-            .WithSummary("Exchange a username and password for a token (valid for App:TokenLifetime).")
+            .WithSummary("Exchange a username and password for a token (valid for App:TokenLifetime); rate-limited per client (App:AuthRateLimit).")
             .AcceptsFormOrJson<Credentials>()
-            .Answers<TokenData>(StatusCodes.Status401Unauthorized);
+            .Answers<TokenData>(StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(AuthRateLimit.PolicyName);
         return app;
     }
 
