@@ -4,6 +4,8 @@ using Blog.Api;
 using Blog.Auth;
 using Blog.Cli;
 using Blog.Endpoints;
+using Blog.Options;
+using Microsoft.Extensions.Options;
 
 // `Blog users add NAME` manages users and exits; it never starts the server.
 if (UsersCommand.Matches(args))
@@ -18,10 +20,11 @@ builder.UseBaton(baton => baton.PidFile = BlogServices.UnderContentRoot(baton.Pi
 builder.AddBlog();
 
 var app = builder.Build();
+var settings = app.Services.GetRequiredService<IOptions<AppOptions>>().Value;
 app.UseEnvelopeErrors();
 app.UseRateLimiter();
 app.MapOpenApi();
-app.MapAuthEndpoints();
+app.MapAuthEndpoints(settings.CompatibleWithOriginal);
 app.MapGroup("/api/v1")
     .RequireToken()
     .MapTagEndpoints()

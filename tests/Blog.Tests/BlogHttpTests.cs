@@ -225,6 +225,18 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     }
 
     [Fact]
+    public async Task Without_compatibility_the_originals_query_forms_answer_as_before()
+    {
+        var credentials = $"username={Uri.EscapeDataString(BlogProcess.Username)}&password={Uri.EscapeDataString(BlogProcess.Password)}";
+        var (status, json) = await Blog.SendAsync(HttpMethod.Get, "/auth?" + credentials);
+        Assert.Equal((405, 405), (status, json.GetProperty("code").GetInt32()));
+
+        (status, json) = await Blog.SendAsync(HttpMethod.Post, "/api/v1/tags?name=query-tag&state=1&created_by=me", Token);
+        Assert.Equal((400, 400), (status, json.GetProperty("code").GetInt32()));
+        Assert.Equal(["created_by", "name"], json.GetProperty("data").GetProperty("errors").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_body_over_the_limit_is_413_with_the_envelope()
     {
         // Content-Length says 2 MiB: Kestrel refuses it against MaxRequestBodySize (1 MiB) before the body is sent.

@@ -6,7 +6,9 @@ namespace Blog.Endpoints;
 /// <summary><c>POST /auth</c>: username and password for a token, a limited number of times per client.</summary>
 internal static class AuthEndpoints
 {
-    public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app)
+    /// <param name="app">Where to map.</param>
+    /// <param name="compatibleWithOriginal">Also maps the original's <c>GET /auth?username=&amp;password=</c>.</param>
+    public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app, bool compatibleWithOriginal)
     {
         app.MapPost("/auth", Login)
             .WithTags("auth")
@@ -14,6 +16,16 @@ internal static class AuthEndpoints
             .AcceptsFormOrJson<Credentials>()
             .Answers<TokenData>(StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests)
             .RequireRateLimiting(AuthRateLimit.PolicyName);
+        if (compatibleWithOriginal)
+        {
+            // The query string is merged into the (empty) body's fields by the binder, as for every endpoint in this mode.
+            app.MapGet("/auth", Login)
+                .WithTags("auth")
+                .WithSummary("The original's form of POST /auth: username and password in the query string (App:CompatibleWithOriginal).")
+                .Answers<TokenData>(StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests)
+                .RequireRateLimiting(AuthRateLimit.PolicyName);
+        }
+
         return app;
     }
 

@@ -23,6 +23,13 @@ internal sealed class AppOptions
     /// <summary>The largest request body Kestrel accepts; bigger bodies get 413. Default 1 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Accepts the original's request forms too: <c>GET /auth?username=&amp;password=</c>, and the fields of write
+    /// endpoints in the query string (the original read them with <c>c.Query</c>); a field in the body wins over the
+    /// same field in the query. Default false: those forms answer as without it (405, or 400 for missing fields).
+    /// </summary>
+    public bool CompatibleWithOriginal { get; set; }
+
     /// <summary>How often one client may try <c>/auth</c> (each attempt costs a PBKDF2 run).</summary>
     public AuthRateLimitOptions AuthRateLimit { get; set; } = new();
 
