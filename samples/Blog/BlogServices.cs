@@ -1,6 +1,7 @@
 using Blog.Api;
 using Blog.Auth;
 using Blog.Data;
+using Blog.Logging;
 using Blog.Options;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.RateLimiting;
@@ -17,6 +18,7 @@ internal static class BlogServices
     public static WebApplicationBuilder AddBlog(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddQuerySecretRedaction();
         services.AddBlogData();
         services.AddOptions<AppOptions>().BindConfiguration(AppOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AppOptions>, AppOptionsValidator>();

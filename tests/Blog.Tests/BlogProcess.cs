@@ -27,6 +27,7 @@ internal sealed partial class BlogProcess : IAsyncDisposable
     private readonly Process process;
     private readonly ConcurrentQueue<string> lines = new();
     private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim newLine = new(0);
 
     private BlogProcess(Process process, string contentRoot)
     {
@@ -153,6 +154,28 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         return (blog.process.ExitCode, blog.Output);
     }
 
+    /// <summary>Waits for an output line (already written or still to come) that matches.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match)
+    {
+        using var deadline = new CancellationTokenSource(StartTimeout);
+        while (true)
+        {
+            if (lines.FirstOrDefault(match) is { } found)
+            {
+                return found;
+            }
+
+            try
+            {
+                await newLine.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No output line matched within {StartTimeout.TotalSeconds} s:\n{Output}");
+            }
+        }
+    }
+
     public async Task<string> TokenAsync(string username = Username, string password = Password)
     {
         using var response = await Client.PostAsync("/auth", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = username, ["password"] = password }));
@@ -204,6 +227,7 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         }
 
         process.Dispose();
+        newLine.Dispose();
         DeleteContentRoot(ContentRoot);
     }
 
@@ -284,6 +308,7 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         }
 
         lines.Enqueue(line);
+        newLine.Release();
         if (ListeningRegex().Match(line) is { Success: true } match)
         {
             listening.TrySetResult(new Uri(match.Groups[1].Value));
