@@ -9,6 +9,9 @@ internal static partial class BlogLog
     [LoggerMessage(2, LogLevel.Information, "Schema of {Provider} database at {Location} migrated from version {From} to {To}")]
     public static partial void SchemaMigrated(ILogger logger, string provider, string location, int from, int to);
 
+    [LoggerMessage(10, LogLevel.Warning, "Schema of {Provider} database at {Location} is version {Version}, newer than this build's {Latest}: serving on it (a rollback; the newer migrations must be backward compatible)")]
+    public static partial void SchemaNewerThanBuild(ILogger logger, string provider, string location, int version, int latest);
+
     [LoggerMessage(3, LogLevel.Information, "Demo user '{Username}' created")]
     public static partial void DemoUserSeeded(ILogger logger, string username);
 

@@ -34,6 +34,11 @@ internal sealed class DatabaseInitializer(
             BlogLog.SchemaMigrated(logger, database.Provider, database.Location, from, to);
         }
 
+        if (to > database.Migrations.Count)
+        {
+            BlogLog.SchemaNewerThanBuild(logger, database.Provider, database.Location, to, database.Migrations.Count);
+        }
+
         if (app.Value.SeedDemoUser)
         {
             if (!environment.IsDevelopment())
