@@ -58,7 +58,7 @@ for _ in $(seq "$runs"); do
   t0=$(date +%s%N); start_blog; times+=("$(wait_served "$t0" "/api/v1/tags?token=$token")"); stop_blog
 done
 sorted=($(printf '%s\n' "${times[@]}" | sort -n))
-echo "exec -> first GET /api/v1/tags answered, $runs runs: median ${sorted[$((runs / 2))]} ms, min ${sorted[0]} ms, max ${sorted[$((runs - 1))]} ms"
+echo "exec -> first GET /api/v1/tags answered, $runs runs (ms, sorted) ${sorted[*]}: median ${sorted[$((runs / 2))]} ms"
 
 # Handovers: Baton logs how long each new process took from start to ready.
 handovers=5
