@@ -13,11 +13,11 @@ namespace Blog.Auth;
 /// The rate limit on <c>/auth</c>, per client address: every attempt costs a PBKDF2 run (600,000 iterations), so a
 /// client that guesses passwords is stopped after App:AuthRateLimit:PermitLimit attempts in an App:AuthRateLimit:Window
 /// (fixed windows, the first starting at the client's first attempt), with 429 and code 429 in the envelope, and a
-/// Retry-After header with the seconds left in the window.
+/// Retry-After header with the window's length: the limiter's figure, a bound (the count resets within it).
 /// </summary>
 /// <remarks>
-/// Fixed rather than sliding windows because the fixed window knows when its permits come back (Retry-After); the
-/// price is that a client can fit up to twice the limit around a window's end. The count is kept in the process: a
+/// Fixed rather than sliding windows because the fixed window limiter says when to retry (the sliding one gives no
+/// Retry-After); the price is that a client can fit up to twice the limit around a window's end. The count is kept in the process: a
 /// handover starts the successor with fresh counts. Behind a reverse proxy every client has the proxy's address, so
 /// the limit is shared unless forwarded headers are configured.
 /// </remarks>
