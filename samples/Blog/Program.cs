@@ -5,7 +5,6 @@ using Blog.Auth;
 using Blog.Cli;
 using Blog.Endpoints;
 using Blog.Options;
-using Microsoft.Extensions.Options;
 
 // `Blog users add NAME` manages users and exits; it never starts the server.
 if (UsersCommand.Matches(args))
@@ -20,11 +19,14 @@ builder.UseBaton(baton => baton.PidFile = BlogServices.UnderContentRoot(baton.Pi
 builder.AddBlog();
 
 var app = builder.Build();
-var settings = app.Services.GetRequiredService<IOptions<AppOptions>>().Value;
+
+// Read from configuration, not IOptions<AppOptions>: resolving the options here would validate them before the host
+// starts, which reports their failures apart from the other sections' (ValidateOnStart reports all at once).
+var compatibleWithOriginal = app.Configuration.GetValue<bool>($"{AppOptions.SectionName}:{nameof(AppOptions.CompatibleWithOriginal)}");
 app.UseEnvelopeErrors();
 app.UseRateLimiter();
 app.MapOpenApi();
-app.MapAuthEndpoints(settings.CompatibleWithOriginal);
+app.MapAuthEndpoints(compatibleWithOriginal);
 app.MapGroup("/api/v1")
     .RequireToken()
     .MapTagEndpoints()

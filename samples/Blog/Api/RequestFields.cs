@@ -1,6 +1,6 @@
+using System.Text.Json;
 using Blog.Options;
 using Microsoft.Extensions.Options;
-using System.Text.Json;
 
 namespace Blog.Api;
 
