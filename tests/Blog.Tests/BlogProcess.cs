@@ -104,7 +104,15 @@ internal sealed partial class BlogProcess : IAsyncDisposable
             }
 
             using var timeout = new CancellationTokenSource(CommandTimeout);
-            await process.WaitForExitAsync(timeout.Token);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Blog {string.Join(' ', arguments)} did not exit within {CommandTimeout.TotalSeconds} s (killed).");
+            }
+
             return new CommandResult(process.ExitCode, await output, await error);
         }
         finally

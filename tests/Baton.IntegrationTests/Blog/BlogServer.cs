@@ -61,7 +61,15 @@ internal static class BlogServer
             await process.StandardInput.WriteLineAsync(user.Password);
             process.StandardInput.Close();
             using var timeout = new CancellationTokenSource(CommandTimeout);
-            await process.WaitForExitAsync(timeout.Token);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"users add {user.Username} did not exit within {CommandTimeout.TotalSeconds} s (killed).");
+            }
+
             if (process.ExitCode != 0)
             {
                 throw new InvalidOperationException($"users add {user.Username}: exit code {process.ExitCode}\n{await output}\n{await error}");
