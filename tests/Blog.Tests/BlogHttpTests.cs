@@ -400,7 +400,7 @@ public sealed class BlogStartTests
             new Dictionary<string, string> { ["username"] = "test", ["password"] = "test123" }));
         Assert.Equal((401, 20004), (status, json.GetProperty("code").GetInt32()));
         Assert.Contains("App:SeedDemoUser is ignored in the Production environment", blog.Output, StringComparison.Ordinal);
-        Assert.Equal(0, await UsersCommandTests.CountUsersAsync(blog.ContentRoot));
+        Assert.Equal(0, await BlogDatabaseFile.CountUsersAsync(blog.ContentRoot));
     }
 
     [Fact]

@@ -73,13 +73,5 @@ public sealed class LoginsTests : IAsyncLifetime
         Assert.Equal(changed, await ReadHashFromFileAsync("old"));
     }
 
-    private async Task<string> ReadHashFromFileAsync(string username)
-    {
-        await using var connection = new SqliteConnection($"Data Source={database.Location};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT password FROM blog_auth WHERE username = $name";
-        command.Parameters.AddWithValue("$name", username);
-        return (string)(await command.ExecuteScalarAsync())!;
-    }
+    private Task<string> ReadHashFromFileAsync(string username) => BlogDatabaseFile.ReadHashAsync(directory, username);
 }

@@ -24,7 +24,7 @@ public sealed class UsersCommandTests : IDisposable
         Assert.Equal($"Created user 'alice' in the sqlite database at {Path.Combine(contentRoot, "data", "blog.db")} (PBKDF2-SHA256, 600000 iterations).", result.Output.Trim());
         Assert.Equal("", result.Error);
 
-        var stored = await ReadHashAsync(contentRoot, "alice");
+        var stored = await BlogDatabaseFile.ReadHashAsync(contentRoot, "alice");
         Assert.StartsWith("pbkdf2-sha256$600000$", stored, StringComparison.Ordinal);
         Assert.True(Auth.PasswordHasher.Verify("alice password", stored));
     }
@@ -47,13 +47,13 @@ public sealed class UsersCommandTests : IDisposable
     public async Task Users_add_refuses_an_existing_user_and_leaves_its_password()
     {
         Assert.Equal(0, (await AddAsync("carol", "first password\n")).ExitCode);
-        var before = await ReadHashAsync(contentRoot, "carol");
+        var before = await BlogDatabaseFile.ReadHashAsync(contentRoot, "carol");
 
         var again = await AddAsync("carol", "second password\n");
         Assert.Equal(1, again.ExitCode);
         Assert.Contains("user 'carol' already exists", again.Error, StringComparison.Ordinal);
         Assert.Contains("nothing changed", again.Error, StringComparison.Ordinal);
-        Assert.Equal(before, await ReadHashAsync(contentRoot, "carol"));
+        Assert.Equal(before, await BlogDatabaseFile.ReadHashAsync(contentRoot, "carol"));
     }
 
     [Theory]
@@ -88,30 +88,6 @@ public sealed class UsersCommandTests : IDisposable
         var result = await BlogProcess.RunCommandAsync(contentRoot, "x password\n", null, "users", "add", "erin", "--Database:Provider=mysql");
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("Database:Provider must be 'sqlite' or 'postgres'", result.Error, StringComparison.Ordinal);
-    }
-
-    internal static async Task<string> ReadHashAsync(string contentRoot, string username)
-    {
-        await using var connection = Open(contentRoot);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT password FROM blog_auth WHERE username = $name";
-        command.Parameters.AddWithValue("$name", username);
-        return (string)(await command.ExecuteScalarAsync() ?? throw new InvalidOperationException($"no user '{username}'"));
-    }
-
-    internal static async Task<long> CountUsersAsync(string contentRoot)
-    {
-        await using var connection = Open(contentRoot);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM blog_auth";
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static SqliteConnection Open(string contentRoot)
-    {
-        var connection = new SqliteConnection($"Data Source={Path.Combine(contentRoot, "data", "blog.db")};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        return connection;
     }
 
     private Task<CommandResult> AddAsync(string username, string standardInput) =>
