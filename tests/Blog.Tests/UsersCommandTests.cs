@@ -17,7 +17,7 @@ public sealed class UsersCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Users_add_stores_a_pbkdf2_hash_and_the_user_can_log_in()
+    public async Task Users_add_stores_a_600000_iteration_pbkdf2_hash_and_says_where()
     {
         var result = await AddAsync("alice", "alice password\n");
         Assert.True(result.ExitCode == 0, result.ToString());
