@@ -1,8 +1,10 @@
 using Blog.Api;
 using Blog.Auth;
 using Blog.Data;
+using Blog.Logging;
 using Blog.Options;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -16,16 +18,16 @@ internal static class BlogServices
     public static WebApplicationBuilder AddBlog(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddQuerySecretRedaction();
+        services.AddBlogData();
         services.AddOptions<AppOptions>().BindConfiguration(AppOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AppOptions>, AppOptionsValidator>();
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelBodyLimitSetup>();
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(CreateDatabase);
-        services.AddSingleton<BlogStore>();
+        services.AddRateLimiter(static _ => { });
+        services.AddSingleton<IConfigureOptions<RateLimiterOptions>, AuthRateLimit>();
         services.AddSingleton<JwtTokens>();
+        services.AddSingleton<Logins>();
         services.AddHostedService<DatabaseInitializer>();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, BlogJsonContext.Default));
@@ -53,6 +55,17 @@ internal static class BlogServices
             return Task.CompletedTask;
         }));
         return builder;
+    }
+
+    /// <summary>The database and its settings: all that the server and the <c>users</c> command share.</summary>
+    public static IServiceCollection AddBlogData(this IServiceCollection services)
+    {
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(CreateDatabase);
+        services.AddSingleton<BlogStore>();
+        return services;
     }
 
     /// <summary>

@@ -2,7 +2,15 @@ using Baton;
 using Blog;
 using Blog.Api;
 using Blog.Auth;
+using Blog.Cli;
 using Blog.Endpoints;
+using Blog.Options;
+
+// `Blog users add NAME` manages users and exits; it never starts the server.
+if (UsersCommand.Matches(args))
+{
+    return await UsersCommand.RunAsync(args, Console.In, Console.Out, Console.Error);
+}
 
 // The gin-blog API on Baton: `kill -HUP <pid>` starts a new process that takes over the listening socket (and
 // re-reads appsettings.json), while this one finishes what it is serving.
@@ -11,12 +19,18 @@ builder.UseBaton(baton => baton.PidFile = BlogServices.UnderContentRoot(baton.Pi
 builder.AddBlog();
 
 var app = builder.Build();
+
+// Read from configuration, not IOptions<AppOptions>: resolving the options here would validate them before the host
+// starts, which reports their failures apart from the other sections' (ValidateOnStart reports all at once).
+var compatibleWithOriginal = app.Configuration.GetValue<bool>($"{AppOptions.SectionName}:{nameof(AppOptions.CompatibleWithOriginal)}");
 app.UseEnvelopeErrors();
+app.UseRateLimiter();
 app.MapOpenApi();
-app.MapAuthEndpoints();
+app.MapAuthEndpoints(compatibleWithOriginal);
 app.MapGroup("/api/v1")
     .RequireToken()
     .MapTagEndpoints()
     .MapArticleEndpoints();
 
 app.Run();
+return 0;

@@ -14,7 +14,8 @@ public sealed class BlogServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Blog = await BlogProcess.StartAsync();
+        // These tests log in more often than the shipped limit allows a client per minute.
+        Blog = await BlogProcess.StartWithUserAsync(new Dictionary<string, string?> { ["App__AuthRateLimit__PermitLimit"] = "1000" });
         Token = await Blog.TokenAsync();
     }
 
@@ -107,7 +108,7 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     [Theory]
     [InlineData("/api/v1/tags/abc")]
     [InlineData("/api/v1/articles/0")]
-    [InlineData("/api/v1/articles?page=0")]
+    [InlineData("/api/v1/articles?page=x")]
     [InlineData("/api/v1/tags?state=3")]
     public async Task Bad_ids_and_filters_are_400_with_the_field_named(string path)
     {
@@ -134,11 +135,50 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
         Assert.StartsWith("malformed JSON", json.GetProperty("data").GetProperty("errors").GetProperty("body").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_request_without_a_token_is_401_code_20001()
+    [Theory]
+    [InlineData("/api/v1/tags")]
+    [InlineData("/api/v1/tags?token=")]
+    public async Task A_request_without_a_token_is_401_code_400_as_the_original(string path)
     {
-        var (status, json) = await Blog.SendAsync(HttpMethod.Get, "/api/v1/tags");
-        Assert.Equal((401, 20001), (status, json.GetProperty("code").GetInt32()));
+        var (status, json) = await Blog.SendAsync(HttpMethod.Get, path);
+        Assert.Equal((401, 400), (status, json.GetProperty("code").GetInt32()));
+        Assert.True(json.GetProperty("data").GetProperty("errors").TryGetProperty("token", out _), json.ToString());
+    }
+
+    [Fact]
+    public async Task A_page_below_one_is_the_first_page()
+    {
+        // More than a page (App:PageSize is 10) of both, so the first page differs from the second.
+        var run = Guid.NewGuid().ToString("N")[..8];
+        long tagId = 0;
+        for (var i = 0; i < 11; i++)
+        {
+            var (_, tag) = await Blog.SendAsync(HttpMethod.Post, "/api/v1/tags", Token, Form(("name", $"paging-{run}-{i}"), ("created_by", "me")));
+            tagId = tag.GetProperty("data").GetProperty("id").GetInt64();
+        }
+
+        for (var i = 0; i < 11; i++)
+        {
+            var (status, _) = await Blog.SendAsync(HttpMethod.Post, "/api/v1/articles", Token,
+                Form(("tag_id", tagId.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("title", $"a{i}"), ("desc", "d"), ("content", "c"), ("created_by", "me")));
+            Assert.Equal(200, status);
+        }
+
+        foreach (var list in (string[])["tags", "articles"])
+        {
+            var first = await PageAsync(list, "1");
+            Assert.Equal(10, first.GetProperty("lists").GetArrayLength());
+            Assert.NotEqual(first.ToString(), (await PageAsync(list, "2")).ToString());
+            Assert.Equal(first.ToString(), (await PageAsync(list, "0")).ToString());
+            Assert.Equal(first.ToString(), (await PageAsync(list, "-3")).ToString());
+        }
+
+        async Task<System.Text.Json.JsonElement> PageAsync(string list, string page)
+        {
+            var (status, json) = await Blog.SendAsync(HttpMethod.Get, $"/api/v1/{list}?page={page}", Token);
+            Assert.True((status, json.GetProperty("code").GetInt32()) == (200, 200), $"{list} page {page}: {status} {json}");
+            return json.GetProperty("data");
+        }
     }
 
     [Fact]
@@ -167,8 +207,9 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     }
 
     [Theory]
-    [InlineData("test", "wrong")]
-    [InlineData("nobody", "test123")]
+    [InlineData(BlogProcess.Username, "wrong")]
+    [InlineData("nobody", BlogProcess.Password)]
+    [InlineData("test", "test123")]
     public async Task Wrong_credentials_are_401_code_20004(string username, string password)
     {
         var (status, json) = await Blog.SendAsync(HttpMethod.Post, "/auth", content: Json($$"""{"username":"{{username}}","password":"{{password}}"}"""));
@@ -178,9 +219,21 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     [Fact]
     public async Task Auth_takes_json_as_well_as_a_form()
     {
-        var (status, json) = await Blog.SendAsync(HttpMethod.Post, "/auth", content: Json("""{"username":"test","password":"test123"}"""));
+        var (status, json) = await Blog.SendAsync(HttpMethod.Post, "/auth", content: Json($$"""{"username":"{{BlogProcess.Username}}","password":"{{BlogProcess.Password}}"}"""));
         Assert.Equal(200, status);
         Assert.Equal(3, json.GetProperty("data").GetProperty("token").GetString()!.Split('.').Length);
+    }
+
+    [Fact]
+    public async Task Without_compatibility_the_originals_query_forms_answer_as_before()
+    {
+        var credentials = $"username={Uri.EscapeDataString(BlogProcess.Username)}&password={Uri.EscapeDataString(BlogProcess.Password)}";
+        var (status, json) = await Blog.SendAsync(HttpMethod.Get, "/auth?" + credentials);
+        Assert.Equal((405, 405), (status, json.GetProperty("code").GetInt32()));
+
+        (status, json) = await Blog.SendAsync(HttpMethod.Post, "/api/v1/tags?name=query-tag&state=1&created_by=me", Token);
+        Assert.Equal((400, 400), (status, json.GetProperty("code").GetInt32()));
+        Assert.Equal(["created_by", "name"], json.GetProperty("data").GetProperty("errors").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -278,6 +331,39 @@ public sealed class BlogHttpTests(BlogServerFixture fixture) : IClassFixture<Blo
     }
 }
 
+/// <summary>The limit on /auth, with the shipped settings (App:AuthRateLimit: 10 attempts per client per minute).</summary>
+public sealed class AuthRateLimitTests
+{
+    [Fact]
+    public async Task Thirty_quick_failed_logins_get_429_after_the_tenth()
+    {
+        await using var blog = await BlogProcess.StartWithUserAsync();
+        var answers = new List<(int Status, int Code)>();
+        string? retryAfter = null;
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await blog.Client.PostAsync("/auth", new FormUrlEncodedContent(
+                new Dictionary<string, string> { ["username"] = BlogProcess.Username, ["password"] = "wrong " + i }));
+            var (status, json) = await BlogProcess.ReadAsync(response);
+            answers.Add((status, json.GetProperty("code").GetInt32()));
+            if (status == 429)
+            {
+                Assert.Equal("too many requests: try again later", json.GetProperty("msg").GetString());
+                retryAfter ??= response.Headers.TryGetValues("Retry-After", out var values) ? values.Single() : "";
+            }
+        }
+
+        Assert.Equal(Enumerable.Repeat((401, 20004), 10).Concat(Enumerable.Repeat((429, 429), 20)), answers);
+        Assert.True(int.TryParse(retryAfter, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 60, $"Retry-After: '{retryAfter}'");
+
+        // The limit counts attempts, not failures: the right password waits too. The API itself is not limited.
+        var (limited, body) = await blog.SendAsync(HttpMethod.Post, "/auth", content: new FormUrlEncodedContent(
+            new Dictionary<string, string> { ["username"] = BlogProcess.Username, ["password"] = BlogProcess.Password }));
+        Assert.Equal((429, 429), (limited, body.GetProperty("code").GetInt32()));
+        Assert.Equal(401, (await blog.SendAsync(HttpMethod.Get, "/api/v1/tags")).Status);
+    }
+}
+
 /// <summary>Start-up checks, each on its own process.</summary>
 public sealed class BlogStartTests
 {
@@ -307,6 +393,17 @@ public sealed class BlogStartTests
     }
 
     [Fact]
+    public async Task Production_never_creates_the_demo_user_even_when_the_settings_ask_for_it()
+    {
+        await using var blog = await BlogProcess.StartAsync(new Dictionary<string, string?> { ["App__SeedDemoUser"] = "true" });
+        var (status, json) = await blog.SendAsync(HttpMethod.Post, "/auth", content: new FormUrlEncodedContent(
+            new Dictionary<string, string> { ["username"] = "test", ["password"] = "test123" }));
+        Assert.Equal((401, 20004), (status, json.GetProperty("code").GetInt32()));
+        Assert.Contains("App:SeedDemoUser is ignored in the Production environment", blog.Output, StringComparison.Ordinal);
+        Assert.Equal(0, await BlogDatabaseFile.CountUsersAsync(blog.ContentRoot));
+    }
+
+    [Fact]
     public async Task Development_serves_out_of_the_box_and_seeds_the_demo_user()
     {
         // What `dotnet run --project samples/Blog` does from a fresh clone: no secret set, the development one is used.
@@ -316,7 +413,7 @@ public sealed class BlogStartTests
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["DOTNET_ENVIRONMENT"] = "Development",
         });
-        var token = await blog.TokenAsync();
+        var token = await blog.TokenAsync("test", "test123");
         var (status, json) = await blog.SendAsync(HttpMethod.Get, "/api/v1/tags", token);
         Assert.Equal(200, status);
         Assert.Equal(0, json.GetProperty("data").GetProperty("total").GetInt64());

@@ -15,11 +15,19 @@ namespace Blog.Tests;
 internal sealed partial class BlogProcess : IAsyncDisposable
 {
     public const string Secret = "blog-tests-secret-0123456789abcdef0123456789";
+
+    /// <summary>The user that <see cref="StartWithUserAsync"/> creates with <c>users add</c> (Production has no demo user).</summary>
+    public const string Username = "tester";
+
+    public const string Password = "tester password 1";
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Process process;
     private readonly ConcurrentQueue<string> lines = new();
     private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim newLine = new(0);
 
     private BlogProcess(Process process, string contentRoot)
     {
@@ -37,9 +45,89 @@ internal sealed partial class BlogProcess : IAsyncDisposable
 
     public int Pid => process.Id;
 
-    public static async Task<BlogProcess> StartAsync(IReadOnlyDictionary<string, string?>? environment = null, params string[] arguments)
+    public static Task<BlogProcess> StartAsync(IReadOnlyDictionary<string, string?>? environment = null, params string[] arguments) =>
+        StartInAsync(NewContentRoot(), environment, arguments);
+
+    /// <summary>
+    /// Creates <see cref="Username"/> the documented way, <c>Blog users add</c> with the password on standard input,
+    /// with the same environment and arguments as the server, then starts the server on that database.
+    /// </summary>
+    public static async Task<BlogProcess> StartWithUserAsync(IReadOnlyDictionary<string, string?>? environment = null, params string[] arguments)
     {
-        var blog = Launch(environment, arguments);
+        var contentRoot = NewContentRoot();
+        try
+        {
+            var added = await RunCommandAsync(contentRoot, Password + "\n", environment, ["users", "add", Username, .. arguments]);
+            Assert.True(added.ExitCode == 0, $"users add {Username}: exit code {added.ExitCode}\n{added.Output}\n{added.Error}");
+        }
+        catch
+        {
+            DeleteContentRoot(contentRoot);
+            throw;
+        }
+
+        return await StartInAsync(contentRoot, environment, arguments);
+    }
+
+    /// <summary>A private content root: the build's appsettings files, no database yet. Deleted with the process.</summary>
+    public static string NewContentRoot()
+    {
+        var contentRoot = Directory.CreateTempSubdirectory("blog-http-").FullName;
+        var build = Build().Directory;
+        File.Copy(Path.Combine(build, "appsettings.json"), Path.Combine(contentRoot, "appsettings.json"));
+        File.Copy(Path.Combine(build, "appsettings.Development.json"), Path.Combine(contentRoot, "appsettings.Development.json"));
+        return contentRoot;
+    }
+
+    /// <summary>
+    /// Runs the Blog as a command (<c>users add ...</c>) on <paramref name="contentRoot"/> with
+    /// <paramref name="standardInput"/> piped in, and waits for it to exit; killed if it has not within a minute.
+    /// </summary>
+    public static async Task<CommandResult> RunCommandAsync(
+        string contentRoot, string? standardInput, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
+    {
+        var start = StartInfo(contentRoot, environment, [.. arguments, "--contentRoot", contentRoot]);
+        start.RedirectStandardInput = true;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            try
+            {
+                await process.StandardInput.WriteAsync(standardInput ?? "");
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // It exited without reading its input; its exit code and output say why.
+            }
+
+            using var timeout = new CancellationTokenSource(CommandTimeout);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Blog {string.Join(' ', arguments)} did not exit within {CommandTimeout.TotalSeconds} s (killed).");
+            }
+
+            return new CommandResult(process.ExitCode, await output, await error);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                process.WaitForExit();
+            }
+        }
+    }
+
+    private static async Task<BlogProcess> StartInAsync(string contentRoot, IReadOnlyDictionary<string, string?>? environment, string[] arguments)
+    {
+        var blog = Launch(contentRoot, environment, arguments);
         try
         {
             var exited = blog.process.WaitForExitAsync();
@@ -63,7 +151,7 @@ internal sealed partial class BlogProcess : IAsyncDisposable
     /// <summary>Starts the Blog expecting it to fail; returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(IReadOnlyDictionary<string, string?>? environment = null, params string[] arguments)
     {
-        await using var blog = Launch(environment, arguments);
+        await using var blog = Launch(NewContentRoot(), environment, arguments);
         using var timeout = new CancellationTokenSource(StartTimeout);
         var exited = blog.process.WaitForExitAsync(timeout.Token);
         var first = await Task.WhenAny(blog.listening.Task, exited);
@@ -74,7 +162,29 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         return (blog.process.ExitCode, blog.Output);
     }
 
-    public async Task<string> TokenAsync(string username = "test", string password = "test123")
+    /// <summary>Waits for an output line (already written or still to come) that matches.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match)
+    {
+        using var deadline = new CancellationTokenSource(StartTimeout);
+        while (true)
+        {
+            if (lines.FirstOrDefault(match) is { } found)
+            {
+                return found;
+            }
+
+            try
+            {
+                await newLine.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No output line matched within {StartTimeout.TotalSeconds} s:\n{Output}");
+            }
+        }
+    }
+
+    public async Task<string> TokenAsync(string username = Username, string password = Password)
     {
         using var response = await Client.PostAsync("/auth", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = username, ["password"] = password }));
         var (status, json) = await ReadAsync(response);
@@ -125,37 +235,50 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         }
 
         process.Dispose();
+        newLine.Dispose();
+        DeleteContentRoot(ContentRoot);
+    }
+
+    private static void DeleteContentRoot(string contentRoot)
+    {
         try
         {
-            Directory.Delete(ContentRoot, recursive: true);
+            Directory.Delete(contentRoot, recursive: true);
         }
         catch (IOException)
         {
         }
     }
 
-    private static BlogProcess Launch(IReadOnlyDictionary<string, string?>? environment, string[] arguments)
+    private static BlogProcess Launch(string contentRoot, IReadOnlyDictionary<string, string?>? environment, string[] arguments)
     {
-        // BLOG_TEST_EXE runs the same tests against another build, e.g. the NativeAOT one from dotnet publish -p:PublishAot=true.
-        var native = Environment.GetEnvironmentVariable("BLOG_TEST_EXE");
-        var build = string.IsNullOrEmpty(native) ? BuildDirectory() : Path.GetDirectoryName(Path.GetFullPath(native))!;
-        var contentRoot = Directory.CreateTempSubdirectory("blog-http-").FullName;
-        File.Copy(Path.Combine(build, "appsettings.json"), Path.Combine(contentRoot, "appsettings.json"));
-        File.Copy(Path.Combine(build, "appsettings.Development.json"), Path.Combine(contentRoot, "appsettings.Development.json"));
+        var start = StartInfo(contentRoot, environment, ["--contentRoot", contentRoot, "--urls", "http://127.0.0.1:0", .. arguments]);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
+        var blog = new BlogProcess(process, contentRoot);
+        process.OutputDataReceived += (_, e) => blog.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => blog.OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return blog;
+    }
 
-        var start = new ProcessStartInfo(string.IsNullOrEmpty(native) ? "dotnet" : Path.GetFullPath(native))
+    /// <summary>The Blog (the build under test) with <paramref name="arguments"/>, in Production, in <paramref name="contentRoot"/>.</summary>
+    private static ProcessStartInfo StartInfo(string contentRoot, IReadOnlyDictionary<string, string?>? environment, IEnumerable<string> arguments)
+    {
+        var (build, native) = Build();
+        var start = new ProcessStartInfo(native ?? "dotnet")
         {
             WorkingDirectory = contentRoot,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (string.IsNullOrEmpty(native))
+        if (native is null)
         {
             start.ArgumentList.Add(Path.Combine(build, "Blog.dll"));
         }
 
-        foreach (var argument in (string[])["--contentRoot", contentRoot, "--urls", "http://127.0.0.1:0", .. arguments])
+        foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
@@ -170,13 +293,19 @@ internal sealed partial class BlogProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
-        var blog = new BlogProcess(process, contentRoot);
-        process.OutputDataReceived += (_, e) => blog.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => blog.OnLine(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return blog;
+        return start;
+    }
+
+    /// <summary>
+    /// The build directory, and the native executable when BLOG_TEST_EXE names one (it runs the same tests against
+    /// another build, e.g. the NativeAOT one from dotnet publish -p:PublishAot=true); null means `dotnet Blog.dll`.
+    /// </summary>
+    private static (string Directory, string? Native) Build()
+    {
+        var native = Environment.GetEnvironmentVariable("BLOG_TEST_EXE");
+        return string.IsNullOrEmpty(native)
+            ? (BuildDirectory(), null)
+            : (Path.GetDirectoryName(Path.GetFullPath(native))!, Path.GetFullPath(native));
     }
 
     private void OnLine(string? line)
@@ -187,6 +316,7 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         }
 
         lines.Enqueue(line);
+        newLine.Release();
         if (ListeningRegex().Match(line) is { Success: true } match)
         {
             listening.TrySetResult(new Uri(match.Groups[1].Value));
@@ -213,3 +343,6 @@ internal sealed partial class BlogProcess : IAsyncDisposable
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
     private static partial Regex ListeningRegex();
 }
+
+/// <summary>How a Blog command ended: its exit code and what it wrote.</summary>
+internal sealed record CommandResult(int ExitCode, string Output, string Error);

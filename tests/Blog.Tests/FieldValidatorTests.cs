@@ -88,7 +88,10 @@ public sealed class FieldValidatorTests
     [InlineData("", 1)]
     [InlineData("1", 1)]
     [InlineData("7", 7)]
-    public void Page_defaults_to_the_first(string? value, int expected)
+    [InlineData("0", 1)]
+    [InlineData("-1", 1)]
+    [InlineData("-3", 1)]
+    public void Page_defaults_to_the_first_and_counts_below_one_as_the_first(string? value, int expected)
     {
         var v = new FieldValidator();
         Assert.Equal(expected, v.Page(value));
@@ -96,14 +99,14 @@ public sealed class FieldValidatorTests
     }
 
     [Theory]
-    [InlineData("0")]
-    [InlineData("-1")]
     [InlineData("x")]
-    public void Page_rejects_values_below_one_and_non_numbers(string value)
+    [InlineData("1.5")]
+    [InlineData("99999999999")]
+    public void Page_rejects_what_is_not_a_whole_number(string value)
     {
         var v = new FieldValidator();
         v.Page(value);
-        Assert.Equal("must be a whole number from 1", v.Errors["page"]);
+        Assert.Equal("must be a whole number", v.Errors["page"]);
     }
 
     [Theory]

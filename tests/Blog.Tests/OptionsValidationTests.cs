@@ -47,6 +47,29 @@ public sealed class OptionsValidationTests
         Assert.Contains("App:PageSize", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0, 60, "App:AuthRateLimit:PermitLimit")]
+    [InlineData(-1, 60, "App:AuthRateLimit:PermitLimit")]
+    [InlineData(10, 0, "App:AuthRateLimit:Window")]
+    [InlineData(10, 2 * 86400, "App:AuthRateLimit:Window")]
+    public void The_auth_rate_limit_must_be_sane(int permitLimit, int windowSeconds, string named)
+    {
+        var options = new AppOptions { JwtSecret = GoodSecret, AuthRateLimit = new AuthRateLimitOptions { PermitLimit = permitLimit, Window = TimeSpan.FromSeconds(windowSeconds) } };
+        var result = App(Environments.Production).Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains(named, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_shipped_auth_rate_limit_is_ten_attempts_a_minute()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        var limit = document.RootElement.GetProperty("App").GetProperty("AuthRateLimit");
+        Assert.Equal((10, "00:01:00"), (limit.GetProperty("PermitLimit").GetInt32(), limit.GetProperty("Window").GetString()));
+        Assert.Equal((10, TimeSpan.FromMinutes(1)), (new AuthRateLimitOptions().PermitLimit, new AuthRateLimitOptions().Window));
+    }
+
     [Fact]
     public void The_shipped_development_secret_is_long_enough_and_marked()
     {

@@ -25,9 +25,20 @@ public sealed class PasswordHasherTests
     }
 
     [Fact]
-    public void The_default_work_factor_is_stored_in_the_hash()
+    public void The_default_work_factor_is_owasps_600000_iterations_and_is_stored_in_the_hash()
     {
-        Assert.StartsWith($"pbkdf2-sha256${PasswordHasher.DefaultIterations}$", PasswordHasher.Hash("x"), StringComparison.Ordinal);
+        Assert.True(PasswordHasher.DefaultIterations >= 600_000, $"{PasswordHasher.DefaultIterations} iterations");
+        Assert.StartsWith("pbkdf2-sha256$600000$", PasswordHasher.Hash("x"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_hash_below_the_work_factor_needs_a_rehash_and_a_current_one_does_not()
+    {
+        Assert.True(PasswordHasher.NeedsRehash(PasswordHasher.Hash("x", iterations: 100_000), out var old));
+        Assert.Equal(100_000, old);
+        Assert.False(PasswordHasher.NeedsRehash(PasswordHasher.Hash("x"), out var current));
+        Assert.Equal(PasswordHasher.DefaultIterations, current);
+        Assert.False(PasswordHasher.NeedsRehash("md5$1$a$b", out _));
     }
 
     [Theory]

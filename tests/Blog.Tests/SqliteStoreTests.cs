@@ -46,6 +46,20 @@ public sealed class SqliteStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_schema_newer_than_this_build_is_served_as_it_is_for_a_rollback()
+    {
+        // A newer build expanded the schema (a new table, its version recorded), then was rolled back.
+        await using (var connection = await database.OpenAsync(default))
+        {
+            await using var expand = Sql.Command(connection, "CREATE TABLE blog_newer (id INTEGER PRIMARY KEY); INSERT INTO blog_schema (version) VALUES (2)");
+            await expand.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal((2, 2), await SchemaMigrator.MigrateAsync(database, default));
+        Assert.NotNull(await store.CreateTagAsync(new TagCreate("after-rollback", "me", 1), default));
+    }
+
+    [Fact]
     public async Task Two_processes_migrating_one_new_file_at_once_both_succeed()
     {
         var file = Path.Combine(directory, "twice", "blog.db");

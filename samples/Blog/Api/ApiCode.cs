@@ -12,6 +12,7 @@ internal enum ApiCode
     MethodNotAllowed = 405,
     PayloadTooLarge = 413,
     UnsupportedMediaType = 415,
+    TooManyRequests = 429,
     Error = 500,
 
     TagExists = 10001,
@@ -35,6 +36,7 @@ internal static class ApiCodes
         ApiCode.MethodNotAllowed => "method not allowed",
         ApiCode.PayloadTooLarge => "request body too large",
         ApiCode.UnsupportedMediaType => "unsupported media type: send a form or JSON",
+        ApiCode.TooManyRequests => "too many requests: try again later",
         ApiCode.Error => "internal error",
         ApiCode.TagExists => "tag already exists",
         ApiCode.TagNotFound => "tag not found",
@@ -54,6 +56,7 @@ internal static class ApiCodes
         StatusCodes.Status405MethodNotAllowed => ApiCode.MethodNotAllowed,
         StatusCodes.Status413PayloadTooLarge => ApiCode.PayloadTooLarge,
         StatusCodes.Status415UnsupportedMediaType => ApiCode.UnsupportedMediaType,
+        StatusCodes.Status429TooManyRequests => ApiCode.TooManyRequests,
         _ when status >= 400 && status < 500 => ApiCode.InvalidParams,
         _ => ApiCode.Error,
     };

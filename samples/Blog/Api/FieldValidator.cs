@@ -81,7 +81,10 @@ internal sealed class FieldValidator
         return id;
     }
 
-    /// <summary>A page number, from 1; absent means the first page.</summary>
+    /// <summary>
+    /// A page number; absent, or below 1 (<c>page=0</c>, <c>page=-3</c>), means the first page, as the original
+    /// (its clients send <c>page=0</c> for the first page). Text that is not a whole number is refused.
+    /// </summary>
     public int Page(string? value)
     {
         if (string.IsNullOrWhiteSpace(value))
@@ -89,13 +92,13 @@ internal sealed class FieldValidator
             return 1;
         }
 
-        if (!int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var page) || page < 1)
+        if (!int.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var page))
         {
-            Add("page", "must be a whole number from 1");
+            Add("page", "must be a whole number");
             return 1;
         }
 
-        return page;
+        return Math.Max(page, 1);
     }
 
     public IResult Failure() => ApiResults.Invalid(errors);

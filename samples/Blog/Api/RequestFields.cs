@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Blog.Options;
+using Microsoft.Extensions.Options;
 
 namespace Blog.Api;
 
@@ -19,6 +21,29 @@ internal sealed class RequestFields
     public string? this[string name] => values.TryGetValue(name, out var value) ? value : null;
 
     public int Count => values.Count;
+
+    /// <summary>
+    /// These fields plus those of <paramref name="query"/> that the body did not send (the first value of each), for
+    /// clients of the original, which read write fields from the query string.
+    /// </summary>
+    public RequestFields WithQuery(IQueryCollection query)
+    {
+        if (query.Count == 0)
+        {
+            return this;
+        }
+
+        var merged = new Dictionary<string, string>(values, StringComparer.Ordinal);
+        foreach (var (key, value) in query)
+        {
+            if (value.Count > 0 && value[0] is { } first)
+            {
+                merged.TryAdd(key, first);
+            }
+        }
+
+        return new RequestFields(merged);
+    }
 
     /// <summary>Reads the body. On failure returns the response to send instead (400, 413 or 415, with the envelope).</summary>
     public static async Task<(RequestFields? Fields, IResult? Failure)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -139,8 +164,9 @@ internal readonly record struct Bound<T>(T? Value, long Id, IResult? Failure)
     where T : class
 {
     /// <summary>
-    /// Reads the body (form or JSON), checks the route <paramref name="id"/> when there is one, and parses the fields;
-    /// every problem found is reported at once.
+    /// Reads the body (form or JSON), and with App:CompatibleWithOriginal the query string's fields the body lacks;
+    /// checks the route <paramref name="id"/> when there is one, and parses the fields; every problem found is
+    /// reported at once.
     /// </summary>
     public static async Task<Bound<T>> ReadAsync(HttpContext context, Func<RequestFields, FieldValidator, T?> parse, string? id = null)
     {
@@ -148,6 +174,11 @@ internal readonly record struct Bound<T>(T? Value, long Id, IResult? Failure)
         if (failure is not null)
         {
             return new Bound<T>(null, 0, failure);
+        }
+
+        if (context.RequestServices.GetRequiredService<IOptions<AppOptions>>().Value.CompatibleWithOriginal)
+        {
+            fields = fields!.WithQuery(context.Request.Query);
         }
 
         var v = new FieldValidator();

@@ -4,7 +4,8 @@ namespace Blog.Auth;
 
 /// <summary>
 /// Guards a route group with the API token: <c>Authorization: Bearer &lt;token&gt;</c>, or the original's
-/// <c>?token=</c>. A missing or bad token gets 401 with code 20001, an expired one 401 with code 20002.
+/// <c>?token=</c>. As the original: a missing token gets 401 with code 400 (invalid params), a bad one 401 with code
+/// 20001, an expired one 401 with code 20002.
 /// </summary>
 internal static class TokenFilter
 {
@@ -18,7 +19,7 @@ internal static class TokenFilter
             var token = Find(http.Request);
             if (token is null)
             {
-                return ApiResults.Fail(StatusCodes.Status401Unauthorized, ApiCode.TokenInvalid,
+                return ApiResults.Fail(StatusCodes.Status401Unauthorized, ApiCode.InvalidParams,
                     new Dictionary<string, string>(StringComparer.Ordinal) { ["token"] = "is required: send the header Authorization: Bearer TOKEN, or the query parameter token=TOKEN" });
             }
 

@@ -204,6 +204,15 @@ internal sealed class BlogStore(BlogDatabase database, TimeProvider time)
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    /// <summary>Stores <paramref name="newHash"/> if the user's hash is still <paramref name="expectedHash"/>.</summary>
+    public async Task<bool> ReplacePasswordHashAsync(long id, string expectedHash, string newHash, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Sql.Command(connection, "UPDATE blog_auth SET password = @new WHERE id = @id AND password = @old")
+            .With("@id", id).With("@old", expectedHash).With("@new", newHash);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     // ---- Helpers ----
 
     /// <summary>The total that <paramref name="count"/> finds, and the requested page of what <paramref name="list"/> selects.</summary>

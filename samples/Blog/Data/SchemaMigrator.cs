@@ -4,11 +4,18 @@ namespace Blog.Data;
 
 /// <summary>
 /// Brings the schema to the latest version: every step is idempotent (<c>IF NOT EXISTS</c>) and runs in one locked
-/// transaction, so two processes that start against the same database (a handover, or two at once) are safe.
+/// transaction, so two processes that start against the same database (a handover, or two at once) are safe, and a
+/// step that fails leaves the schema as it was.
 /// </summary>
+/// <remarks>
+/// In a handover to a new build this runs in the successor while the old process still serves on the same database,
+/// so every migration must be one the previous build can run on (expand, then contract in a later release). For the
+/// same reason a database newer than this build is served as it is, not refused: that is a rollback (a SIGHUP into
+/// the previous release), which expand-then-contract makes safe.
+/// </remarks>
 internal static class SchemaMigrator
 {
-    /// <summary>Returns the version found and the version left.</summary>
+    /// <summary>Returns the version found and the version left (the version found, when it is newer than this build's).</summary>
     public static async Task<(int From, int To)> MigrateAsync(BlogDatabase database, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -24,10 +31,9 @@ internal static class SchemaMigrator
         }
 
         var latest = database.Migrations.Count;
-        if (current > latest)
+        if (current >= latest)
         {
-            throw new InvalidOperationException(
-                $"The {database.Provider} database at {database.Location} has schema version {current}, newer than this program's {latest}: it was written by a newer Blog.");
+            return (current, current);
         }
 
         for (var version = current + 1; version <= latest; version++)

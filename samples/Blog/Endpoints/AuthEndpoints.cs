@@ -1,23 +1,35 @@
 using Blog.Api;
 using Blog.Auth;
-using Blog.Data;
 
 namespace Blog.Endpoints;
 
-/// <summary><c>POST /auth</c>: username and password for a token.</summary>
+/// <summary><c>POST /auth</c>: username and password for a token, a limited number of times per client.</summary>
 internal static class AuthEndpoints
 {
-    public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app)
+    /// <param name="app">Where to map.</param>
+    /// <param name="compatibleWithOriginal">Also maps the original's <c>GET /auth?username=&amp;password=</c>.</param>
+    public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app, bool compatibleWithOriginal)
     {
         app.MapPost("/auth", Login)
             .WithTags("auth")
-            .WithSummary("Exchange a username and password for a token (valid for App:TokenLifetime).")
+            .WithSummary("Exchange a username and password for a token (valid for App:TokenLifetime); rate-limited per client (App:AuthRateLimit).")
             .AcceptsFormOrJson<Credentials>()
-            .Answers<TokenData>(StatusCodes.Status401Unauthorized);
+            .Answers<TokenData>(StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(AuthRateLimit.PolicyName);
+        if (compatibleWithOriginal)
+        {
+            // The query string is merged into the (empty) body's fields by the binder, as for every endpoint in this mode.
+            app.MapGet("/auth", Login)
+                .WithTags("auth")
+                .WithSummary("The original's form of POST /auth: username and password in the query string (App:CompatibleWithOriginal).")
+                .Answers<TokenData>(StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests)
+                .RequireRateLimiting(AuthRateLimit.PolicyName);
+        }
+
         return app;
     }
 
-    public static async Task<IResult> Login(HttpContext context, BlogStore store, JwtTokens tokens, ILoggerFactory loggers)
+    public static async Task<IResult> Login(HttpContext context, Logins logins, JwtTokens tokens, ILoggerFactory loggers)
     {
         var request = await Bound<Credentials>.ReadAsync(context, Credentials.Parse);
         if (request.Failure is not null)
@@ -26,22 +38,13 @@ internal static class AuthEndpoints
         }
 
         var credentials = request.Value!;
-        var user = await store.FindUserAsync(credentials.Username, context.RequestAborted);
-        var logger = loggers.CreateLogger(typeof(AuthEndpoints).FullName!);
-        if (user is null)
+        var username = await logins.CheckAsync(credentials.Username, credentials.Password, context.RequestAborted);
+        if (username is null)
         {
-            PasswordHasher.VerifyDecoy(credentials.Password);
-            BlogLog.LoginRefused(logger, credentials.Username);
             return ApiResults.Unauthorized(ApiCode.AuthFailed);
         }
 
-        if (!PasswordHasher.Verify(credentials.Password, user.PasswordHash))
-        {
-            BlogLog.LoginRefused(logger, credentials.Username);
-            return ApiResults.Unauthorized(ApiCode.AuthFailed);
-        }
-
-        BlogLog.TokenIssued(logger, user.Username);
-        return ApiResults.Ok(new TokenData(tokens.Issue(user.Username)));
+        BlogLog.TokenIssued(loggers.CreateLogger(typeof(AuthEndpoints).FullName!), username);
+        return ApiResults.Ok(new TokenData(tokens.Issue(username)));
     }
 }

@@ -23,6 +23,29 @@ internal sealed class AppOptions
     /// <summary>The largest request body Kestrel accepts; bigger bodies get 413. Default 1 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
-    /// <summary>Creates the demo user (test / test123, as the original) when it does not exist.</summary>
-    public bool SeedDemoUser { get; set; } = true;
+    /// <summary>
+    /// Accepts the original's request forms too: <c>GET /auth?username=&amp;password=</c>, and the fields of write
+    /// endpoints in the query string (the original read them with <c>c.Query</c>); a field in the body wins over the
+    /// same field in the query. Default false: those forms answer as without it (405, or 400 for missing fields).
+    /// </summary>
+    public bool CompatibleWithOriginal { get; set; }
+
+    /// <summary>How often one client may try <c>/auth</c> (each attempt costs a PBKDF2 run).</summary>
+    public AuthRateLimitOptions AuthRateLimit { get; set; } = new();
+
+    /// <summary>
+    /// Creates the demo user (test / test123, as the original) when it does not exist, in Development only (set in
+    /// appsettings.Development.json); ignored, with a warning, in any other environment. Default false.
+    /// </summary>
+    public bool SeedDemoUser { get; set; }
+}
+
+/// <summary>The <c>App:AuthRateLimit</c> section: attempts at <c>/auth</c> per client address and window.</summary>
+internal sealed class AuthRateLimitOptions
+{
+    /// <summary>Attempts allowed per <see cref="Window"/>; the next ones get 429. Default 10.</summary>
+    public int PermitLimit { get; set; } = 10;
+
+    /// <summary>The window the attempts are counted in; a client's first starts at its first attempt. Default one minute.</summary>
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 }

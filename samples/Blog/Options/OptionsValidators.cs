@@ -24,6 +24,17 @@ internal sealed class AppOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add($"App:MaxRequestBodyBytes must be positive (got {options.MaxRequestBodyBytes}).");
         }
 
+        var rateLimit = options.AuthRateLimit ?? new AuthRateLimitOptions();
+        if (rateLimit.PermitLimit is < 1 or > 1_000_000)
+        {
+            failures.Add($"App:AuthRateLimit:PermitLimit must be between 1 and 1000000 (got {rateLimit.PermitLimit}).");
+        }
+
+        if (rateLimit.Window < TimeSpan.FromSeconds(1) || rateLimit.Window > TimeSpan.FromDays(1))
+        {
+            failures.Add($"App:AuthRateLimit:Window must be between 00:00:01 and 1.00:00:00 (got {rateLimit.Window}).");
+        }
+
         var secretBytes = Encoding.UTF8.GetByteCount(options.JwtSecret ?? "");
         if (secretBytes < AppOptions.MinimumSecretBytes)
         {

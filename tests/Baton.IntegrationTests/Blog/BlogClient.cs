@@ -28,12 +28,13 @@ internal sealed class BlogClient : IDisposable
 
     public static IReadOnlyDictionary<string, string> Environment { get; } = new Dictionary<string, string> { ["App__JwtSecret"] = Secret };
 
-    public static async Task<BlogClient> LoginAsync(Uri baseAddress)
+    public static async Task<BlogClient> LoginAsync(Uri baseAddress, BlogUser user)
     {
         var client = new BlogClient(baseAddress);
         try
         {
-            var (status, json) = await client.SendAsync(HttpMethod.Post, "/auth", """{"username":"test","password":"test123"}""");
+            var credentials = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["username"] = user.Username, ["password"] = user.Password });
+            var (status, json) = await client.SendAsync(HttpMethod.Post, "/auth", credentials);
             if (status != 200)
             {
                 throw new InvalidOperationException($"POST /auth: {status} {json}");

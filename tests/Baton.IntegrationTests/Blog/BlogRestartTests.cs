@@ -15,8 +15,9 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
     [InlineData(ConnectionMode.KeepAlive)]
     public async Task Sighups_under_concurrent_tag_creates_on_sqlite_fail_none_and_lose_none(ConnectionMode mode)
     {
-        await using var server = await ServerProcess.StartAsync(SampleApp.Built("Blog"), environment: BlogClient.Environment);
-        await CreatesSurviveRestartsAsync(server, mode);
+        var user = BlogUser.New();
+        await using var server = await BlogServer.StartAsync(user);
+        await CreatesSurviveRestartsAsync(server, user, mode);
     }
 
     [Theory]
@@ -37,19 +38,18 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
             return;
         }
 
-        await using var server = await ServerProcess.StartAsync(
-            SampleApp.Built("Blog"),
-            ["--Database:Provider=postgres", "--Database:ConnectionString=" + connectionString],
-            environment: BlogClient.Environment);
+        var user = BlogUser.New();
+        await using var server = await BlogServer.StartAsync(user, ["--Database:Provider=postgres", "--Database:ConnectionString=" + connectionString]);
         Assert.Contains(server.Log.Split('\n'), l => l.Contains("Database ready: postgres", StringComparison.Ordinal));
-        await CreatesSurviveRestartsAsync(server, mode);
+        await CreatesSurviveRestartsAsync(server, user, mode);
     }
 
     [Fact]
     public async Task A_new_page_size_in_appsettings_applies_after_sighup()
     {
-        await using var server = await ServerProcess.StartAsync(SampleApp.Built("Blog"), environment: BlogClient.Environment);
-        using var client = await BlogClient.LoginAsync(server.BaseAddress);
+        var user = BlogUser.New();
+        await using var server = await BlogServer.StartAsync(user);
+        using var client = await BlogClient.LoginAsync(server.BaseAddress, user);
         for (var i = 0; i < 12; i++)
         {
             var (status, json) = await client.SendAsync(HttpMethod.Post, "/api/v1/tags", $$"""{"name":"page-{{i}}","created_by":"me"}""");
@@ -73,8 +73,9 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
     [Fact]
     public async Task A_bad_page_size_fails_the_handover_and_the_old_process_keeps_serving()
     {
-        await using var server = await ServerProcess.StartAsync(SampleApp.Built("Blog"), environment: BlogClient.Environment);
-        using var client = await BlogClient.LoginAsync(server.BaseAddress);
+        var user = BlogUser.New();
+        await using var server = await BlogServer.StartAsync(user);
+        using var client = await BlogClient.LoginAsync(server.BaseAddress, user);
 
         SetPageSize(server, 0);
         server.Signal(server.RootPid, Posix.SIGHUP);
@@ -88,9 +89,9 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
         Assert.Equal(next, server.ReadPidFile());
     }
 
-    private async Task CreatesSurviveRestartsAsync(ServerProcess server, ConnectionMode mode)
+    private async Task CreatesSurviveRestartsAsync(ServerProcess server, BlogUser user, ConnectionMode mode)
     {
-        using var client = await BlogClient.LoginAsync(server.BaseAddress);
+        using var client = await BlogClient.LoginAsync(server.BaseAddress, user);
         var (_, before) = await client.ListTagsAsync();
         var load = new TagCreateLoad(client, server.BaseAddress, "load-" + Guid.NewGuid().ToString("N")[..8], mode);
         load.Start();

@@ -51,15 +51,30 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <param name="extraArguments">Appended to the command line.</param>
     /// <param name="shellPrefix">Shell commands run before exec'ing the app (to ignore signals or leak a descriptor).</param>
     /// <param name="environment">Extra environment variables.</param>
+    /// <param name="waitUntilServing">Returns only once the app serves.</param>
+    /// <param name="prepare">Run with the work directory (the app's copy) before the app starts, e.g. a setup command.</param>
     public static async Task<ServerProcess> StartAsync(
         SampleApp app,
         IEnumerable<string>? extraArguments = null,
         string? shellPrefix = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        bool waitUntilServing = true)
+        bool waitUntilServing = true,
+        Func<string, Task>? prepare = null)
     {
         var workDirectory = Directory.CreateTempSubdirectory("baton-test-").FullName;
         CopyDirectory(app.Directory, workDirectory);
+        if (prepare is not null)
+        {
+            try
+            {
+                await prepare(workDirectory);
+            }
+            catch
+            {
+                Directory.Delete(workDirectory, recursive: true);
+                throw;
+            }
+        }
 
         var arguments = new List<string>();
         if (!app.IsNative)
