@@ -31,6 +31,13 @@ public sealed class BatonOptions
     public TimeSpan HammerTime { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// On a stop (SIGTERM, SIGINT, <c>StopApplication()</c>; not a handover): how long the process reports itself not
+    /// ready while it still accepts, before it stops accepting - the time a load balancer or Kubernetes needs to take
+    /// it out of rotation, so that no client is refused. Default zero.
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; }
+
+    /// <summary>
     /// How long a draining process lets keep-alive connections sit idle, hoping for one more request it can answer
     /// with <c>Connection: close</c>, before it closes them. Closing an idle connection races with a client that is
     /// just sending on it; waiting a little turns that race into a clean close for every busy client. Default 2 s.

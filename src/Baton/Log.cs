@@ -67,6 +67,9 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Information, "Process {Pid} exiting")]
     public static partial void Exiting(ILogger logger, int pid);
 
+    [LoggerMessage(26, LogLevel.Information, "Process {Pid} is no longer ready and still accepts for {DelayMs} ms (Baton:DrainDelay), then stops accepting")]
+    public static partial void DrainDelay(ILogger logger, int pid, long delayMs);
+
     [LoggerMessage(24, LogLevel.Error, "Process {Pid}: the drain failed; exiting")]
     public static partial void DrainFailed(ILogger logger, int pid, Exception exception);
 

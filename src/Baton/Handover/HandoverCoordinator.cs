@@ -59,14 +59,26 @@ internal sealed class HandoverCoordinator
     private readonly ILogger _logger;
     private readonly TimeSpan _readyTimeout;
     private readonly IPredecessor? _predecessor;
+    private readonly BatonObservers _observers;
+    private readonly TimeSpan _drainDelay;
     private readonly CancellationTokenSource _hammer = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource? _abandonHandover;
+    private TaskCompletionSource<RestartResult>? _pendingResult;
     private BatonState _state = BatonState.Starting;
     private bool _stopAfterHandover;
     private bool _restartDeferred;
 
-    public HandoverCoordinator(IServerControl server, SuccessorLauncher launcher, TimeProvider time, ILogger logger, TimeSpan readyTimeout, int generation, IPredecessor? predecessor = null)
+    public HandoverCoordinator(
+        IServerControl server,
+        SuccessorLauncher launcher,
+        TimeProvider time,
+        ILogger logger,
+        TimeSpan readyTimeout,
+        int generation,
+        IPredecessor? predecessor = null,
+        BatonObservers? observers = null,
+        TimeSpan drainDelay = default)
     {
         _server = server;
         _launcher = launcher;
@@ -74,8 +86,11 @@ internal sealed class HandoverCoordinator
         _logger = logger;
         _readyTimeout = readyTimeout;
         _predecessor = predecessor;
+        _observers = observers ?? BatonObservers.None;
+        _drainDelay = drainDelay;
         Generation = generation;
         _launcher.Started = childPid => Say(l => Log.SuccessorStarted(l, childPid, Environment.ProcessId));
+        _launcher.Accepting = childPid => _observers.Notify(o => o.HandingOverTo(childPid));
     }
 
     public int Generation { get; }
@@ -111,9 +126,15 @@ internal sealed class HandoverCoordinator
         }
     }
 
-    public void Restart() => Restart(deferred: false);
+    /// <summary>Tells the observers that this process now accepts connections (at start, or at "go" in a successor).</summary>
+    public void NotifyServing() => _observers.Notify(o => o.Serving(Generation));
 
-    private void Restart(bool deferred)
+    public void Restart() => _ = RequestRestart();
+
+    /// <summary>A restart, and what became of it: at once when it is deferred or refused, else when the handover ends.</summary>
+    public Task<RestartResult> RequestRestart() => Restart(deferred: false);
+
+    private Task<RestartResult> Restart(bool deferred)
     {
         lock (_gate)
         {
@@ -121,7 +142,7 @@ internal sealed class HandoverCoordinator
             {
                 var state = _state;
                 Say(l => Log.RestartIgnored(l, Environment.ProcessId, state));
-                return;
+                return Task.FromResult<RestartResult>(new RestartRefused(state));
             }
 
             if (_predecessor is { IsAlive: true } predecessor)
@@ -136,7 +157,8 @@ internal sealed class HandoverCoordinator
                     predecessor.Exited.ContinueWith(_ => RunDeferredRestart(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 }
 
-                return;
+                _observers.Notify(o => o.RestartDeferred(predecessor.Pid));
+                return Task.FromResult<RestartResult>(new RestartDeferred(predecessor.Pid, connections));
             }
 
             _state = BatonState.HandingOver;
@@ -152,7 +174,11 @@ internal sealed class HandoverCoordinator
                 Say(l => Log.RestartRequested(l, Environment.ProcessId));
             }
 
+            _pendingResult = new TaskCompletionSource<RestartResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var result = _pendingResult.Task;
+            _observers.Notify(o => o.HandoverStarting());
             Work = Task.Factory.StartNew(() => RunHandover(abandon), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+            return result;
         }
     }
 
@@ -225,7 +251,7 @@ internal sealed class HandoverCoordinator
             _restartDeferred = false;
         }
 
-        Restart(deferred: true);
+        _ = Restart(deferred: true);
     }
 
     private async Task RunHandover(CancellationToken abandon)
@@ -251,6 +277,8 @@ internal sealed class HandoverCoordinator
             }
 
             Say(l => Log.SuccessorReady(l, ready.Pid, ready.Generation, (long)ready.Elapsed.TotalMilliseconds, Environment.ProcessId));
+            _observers.Notify(o => o.HandoverSucceeded(ready.Pid, ready.Generation, ready.Elapsed));
+            _pendingResult?.TrySetResult(new RestartSucceeded(ready.Pid, ready.Generation, ready.Elapsed));
             if (stop)
             {
                 Say(l => Log.ForwardingStop(l, Environment.ProcessId, ready.Pid));
@@ -270,6 +298,8 @@ internal sealed class HandoverCoordinator
         }
 
         Say(l => Log.HandoverFailed(l, Environment.ProcessId, failed.Reason));
+        _observers.Notify(o => o.HandoverFailed(failed.Reason, failed.Elapsed));
+        _pendingResult?.TrySetResult(new RestartFailed(failed.Reason, failed.Elapsed));
         if (failed.Pid is { } failedPid)
         {
             Guard(() => _server.ReclaimPidFile(failedPid));
@@ -288,18 +318,32 @@ internal sealed class HandoverCoordinator
         {
             // A successor that was never told "go" does not own its sockets: its predecessor serves on them.
             var keepSocketsOpen = handedOver || !_server.OwnsListeners;
+            if (!keepSocketsOpen)
+            {
+                _observers.Notify(o => o.Stopping());
+                if (_drainDelay > TimeSpan.Zero)
+                {
+                    // Unready first (Draining), still accepting: a load balancer removes this instance before any
+                    // client is refused. SIGUSR2 cuts the wait short.
+                    Say(l => Log.DrainDelay(l, Environment.ProcessId, (long)_drainDelay.TotalMilliseconds));
+                    await Task.Delay(_drainDelay, _time, _hammer.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+
             await _server.StopAcceptingAsync(keepSocketsOpen).ConfigureAwait(false);
             Say(l => Log.ListenerClosed(l, Environment.ProcessId, keepSocketsOpen));
             var start = _time.GetTimestamp();
             Say(l => Log.WaitingForConnections(l, Environment.ProcessId, _server.OpenConnections));
+            _observers.Notify(o => o.Draining(handedOver));
             using var watch = new CancellationTokenSource();
             var watching = successor is null ? Task.CompletedTask : WatchSuccessorAsync(successor, watch.Token);
             var result = await _server.DrainAsync(_hammer.Token).ConfigureAwait(false);
             watch.Cancel();
             await watching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             hammered = result is Draining.DrainResult.Hammered or Draining.DrainResult.HammerTimeElapsed;
-            var elapsed = (long)_time.GetElapsedTime(start).TotalMilliseconds;
-            Say(l => Log.Drained(l, Environment.ProcessId, result, elapsed, _server.OpenConnections));
+            var elapsed = _time.GetElapsedTime(start);
+            Say(l => Log.Drained(l, Environment.ProcessId, result, (long)elapsed.TotalMilliseconds, _server.OpenConnections));
+            _observers.Notify(o => o.Drained(result, elapsed));
         }
         catch (Exception ex)
         {

@@ -19,6 +19,9 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
 
     public Action<int>? Started { get; set; }
 
+    /// <summary>Called with the successor's pid after its ready was accepted, before it is told "go".</summary>
+    public Action<int>? Accepting { get; set; }
+
     public void RequestStop(int pid) => launcher.RequestStop(pid);
 
     public HandoverOutcome Run(IReadOnlyList<InheritedListener> listeners, int generation, TimeSpan readyTimeout, CancellationToken cancel)
@@ -104,6 +107,7 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
             return Failed(child, start, $"the handover was abandoned as new process {child.Pid} reported ready; it was killed ({KillAndReap(child)})");
         }
 
+        Accepting?.Invoke(child.Pid);
         if (!child.Accept())
         {
             return Failed(child, start, $"new process {child.Pid} reported ready, then could not be told to go on: it {AwaitExit(child)}{LastWords(child)}");

@@ -18,6 +18,11 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
             failures.Add($"Baton:HammerTime must not be negative (got {options.HammerTime}).");
         }
 
+        if (options.DrainDelay < TimeSpan.Zero)
+        {
+            failures.Add($"Baton:DrainDelay must not be negative (got {options.DrainDelay}).");
+        }
+
         if (options.DrainIdleTimeout < TimeSpan.Zero)
         {
             failures.Add($"Baton:DrainIdleTimeout must not be negative (got {options.DrainIdleTimeout}).");

@@ -36,7 +36,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         IServer server,
         IOptions<BatonOptions> options,
         TimeProvider time,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        IEnumerable<IBatonObserver> observers)
     {
         _process = process;
         _registry = registry;
@@ -48,7 +49,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         _pidFile = string.IsNullOrEmpty(_options.PidFile) ? null : new PidFile(_options.PidFile);
         _accepted = process.Successor is null;
         var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams), time);
-        Coordinator = new HandoverCoordinator(this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor);
+        Coordinator = new HandoverCoordinator(
+            this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor, new BatonObservers(observers), _options.DrainDelay);
     }
 
     public HandoverCoordinator Coordinator { get; }
@@ -175,7 +177,14 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         }
 
         // A successor accepts only once its predecessor answers "go", the moment before that one stops accepting.
-        _process.Successor?.ReportReady(pid, OnAccepted);
+        if (_process.Successor is { } successor)
+        {
+            successor.ReportReady(pid, OnAccepted);
+        }
+        else
+        {
+            Coordinator.NotifyServing();
+        }
     }
 
     /// <summary>
@@ -212,6 +221,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         {
             Log.PredecessorVanished(_logger, pid, _process.Successor!.Pid);
         }
+
+        Coordinator.NotifyServing();
 
         try
         {
