@@ -56,15 +56,22 @@ public static class BatonHostingExtensions
         // over (see SignalRouter).
         var signals = new SignalRouter();
 
-        var inherited = HandoverEnvironment.Read(Environment.GetEnvironmentVariable, RealDescriptorChecks.Instance);
+        var checks = RealDescriptorChecks.Instance;
+        var inherited = HandoverEnvironment.Read(Environment.GetEnvironmentVariable, checks);
+        var control = inherited is null ? null : HandoverEnvironment.ReadOptional(HandoverEnvironment.ControlVariable, Environment.GetEnvironmentVariable, checks);
+        var supervisor = HandoverEnvironment.ReadOptional(HandoverEnvironment.SupervisorVariable, Environment.GetEnvironmentVariable, checks);
+        if (supervisor is { } supervisorFd)
+        {
+            Descriptors.SetCloseOnExec(supervisorFd, true);
+        }
 
         // Processes the app starts itself - through .NET or through native code - must not believe they are successors.
-        foreach (var variable in HandoverEnvironment.AllVariables)
+        foreach (var variable in HandoverEnvironment.AllVariables.Concat(HandoverEnvironment.OptionalVariables))
         {
             ProcessEnvironment.Unset(variable);
         }
 
-        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited);
+        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor);
         if (process.Successor is { } successor)
         {
             // A successor that dies while starting tells its parent why, so the parent's log says it in one line.

@@ -123,4 +123,19 @@ internal static partial class Log
 
     [LoggerMessage(53, LogLevel.Information, "Process {Pid} removed Unix socket file {Path}")]
     public static partial void UnixSocketRemoved(ILogger logger, int pid, string path);
+
+    [LoggerMessage(80, LogLevel.Information, "Process {Pid} has the control channel {Path} (it answers while it serves)")]
+    public static partial void ControlListening(ILogger logger, int pid, string path);
+
+    [LoggerMessage(81, LogLevel.Information, "Process {Pid}: control request '{Request}' from process {PeerPid}")]
+    public static partial void ControlRequest(ILogger logger, int pid, string request, int peerPid);
+
+    [LoggerMessage(82, LogLevel.Warning, "Process {Pid} refused a control connection from process {PeerPid}: user {PeerUser} is not this server's user")]
+    public static partial void ControlRefused(ILogger logger, int pid, int peerPid, uint peerUser);
+
+    [LoggerMessage(83, LogLevel.Error, "Process {Pid}: the control channel failed and no longer answers: {Message}")]
+    public static partial void ControlFailed(ILogger logger, int pid, string message);
+
+    [LoggerMessage(84, LogLevel.Warning, "Process {Pid}: the inherited control socket {Inherited} is not the one the configuration names ({Wanted}); it is replaced")]
+    public static partial void ControlMoved(ILogger logger, int pid, string inherited, string wanted);
 }

@@ -40,54 +40,61 @@ internal sealed class RealDescriptorChecks : IDescriptorChecks
 /// </summary>
 internal static class HandoverEnvironment
 {
-    /// <summary>"3=tcp:127.0.0.1:8000;4=unix:/run/app.sock": each inherited listener and the endpoint it is bound to.</summary>
-    public const string ListenersVariable = "BATON_LISTEN_FDS";
+    public const string ListenersVariable = HandoverVariables.Listeners;
+    public const string ChannelVariable = HandoverVariables.Channel;
+    public const string GenerationVariable = HandoverVariables.Generation;
+    public const string ParentVariable = HandoverVariables.Parent;
+    public const string StandardErrorVariable = HandoverVariables.StandardError;
+    public const string StandardErrorRelayVariable = HandoverVariables.StandardErrorRelay;
+    public const string ControlVariable = HandoverVariables.Control;
+    public const string SupervisorVariable = HandoverVariables.Supervisor;
 
-    /// <summary>The successor's end of the two-way channel with its parent (see <see cref="HandshakeMessage"/>).</summary>
-    public const string ChannelVariable = "BATON_CHANNEL_FD";
+    public static IReadOnlyList<string> AllVariables => HandoverVariables.All;
 
-    /// <summary>The successor's generation: 1 for the first process.</summary>
-    public const string GenerationVariable = "BATON_GENERATION";
-
-    /// <summary>The pid of the process that started this one.</summary>
-    public const string ParentVariable = "BATON_PARENT_PID";
-
-    /// <summary>
-    /// The real standard error, for the successor to write to once it is accepted. Until then its standard error is a
-    /// pipe through the parent, which passes it on and keeps the tail, so that a successor that dies before it can say
-    /// why (a broken appsettings.json throws before any Baton code runs) still has its exception in the parent's log.
-    /// </summary>
-    public const string StandardErrorVariable = "BATON_STDERR_FD";
-
-    /// <summary>
-    /// The read end of that pipe. The successor keeps relaying it once the parent is gone, for the processes it
-    /// started before it was ready, which still write into the pipe.
-    /// </summary>
-    public const string StandardErrorRelayVariable = "BATON_STDERR_RELAY_FD";
-
-    public static readonly IReadOnlyList<string> AllVariables =
-        [ListenersVariable, ChannelVariable, GenerationVariable, ParentVariable, StandardErrorVariable, StandardErrorRelayVariable];
+    public static IReadOnlyList<string> OptionalVariables => HandoverVariables.Optional;
 
     /// <summary>
     /// What a successor gets: the parent's descriptors in the order the spawn hands them on (as 3, 4, ...), and the
     /// variables that tell the successor which number is which.
     /// </summary>
     public static (IReadOnlyList<int> Descriptors, IReadOnlyList<string> Variables) ForSuccessor(
-        IReadOnlyList<InheritedListener> listeners, int channel, int standardError, int standardErrorRelay, int generation, int parentPid)
+        IReadOnlyList<InheritedListener> listeners, int channel, int standardError, int standardErrorRelay, int generation, int parentPid, int control = -1, int supervisor = -1)
     {
         var first = ProcessSpawner.FirstInheritedDescriptor;
         var renumbered = listeners.Select((l, i) => l with { Descriptor = first + i }).ToList();
         var descriptors = listeners.Select(l => l.Descriptor).Concat([channel, standardError, standardErrorRelay]).ToList();
-        string[] variables =
-        [
+        var variables = new List<string>
+        {
             $"{ListenersVariable}={FormatListeners(renumbered)}",
             $"{ChannelVariable}={Number(first + listeners.Count)}",
             $"{StandardErrorVariable}={Number(first + listeners.Count + 1)}",
             $"{StandardErrorRelayVariable}={Number(first + listeners.Count + 2)}",
             $"{GenerationVariable}={Number(generation)}",
             $"{ParentVariable}={Number(parentPid)}",
-        ];
+        };
+        foreach (var (variable, fd) in new[] { (ControlVariable, control), (SupervisorVariable, supervisor) })
+        {
+            if (fd >= 0)
+            {
+                variables.Add($"{variable}={Number(first + descriptors.Count)}");
+                descriptors.Add(fd);
+            }
+        }
+
         return (descriptors, variables);
+    }
+
+    /// <summary>An optional descriptor variable: null when unset; checked to be open.</summary>
+    /// <exception cref="BatonStartupException">Malformed, or not an open descriptor.</exception>
+    public static int? ReadOptional(string variable, Func<string, string?> getVariable, IDescriptorChecks checks)
+    {
+        if (getVariable(variable) is not { } text)
+        {
+            return null;
+        }
+
+        var fd = ParseNumber(variable, text, minimum: 3);
+        return checks.IsOpen(fd) ? fd : throw new BatonStartupException($"{variable}={text}: descriptor {fd} is not open.");
     }
 
     public static string FormatListeners(IEnumerable<InheritedListener> listeners)

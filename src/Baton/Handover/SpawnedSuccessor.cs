@@ -22,14 +22,15 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 
     public int Pid { get; }
 
-    public static SpawnedSuccessor Start(SuccessorCommand command, StandardStreams streams, IReadOnlyList<InheritedListener> listeners, int generation)
+    public static SpawnedSuccessor Start(SuccessorCommand command, StandardStreams streams, IReadOnlyList<InheritedListener> listeners, int generation, PassedOn passedOn)
     {
         var (channel, childChannel) = Descriptors.CreateSocketPair();
         var (stderrRead, stderrWrite) = Descriptors.CreatePipe();
         try
         {
             var (descriptors, variables) = HandoverEnvironment.ForSuccessor(
-                listeners, childChannel, standardError: streams.ForSuccessor(2), standardErrorRelay: stderrRead, generation, Environment.ProcessId);
+                listeners, childChannel, standardError: streams.ForSuccessor(2), standardErrorRelay: stderrRead, generation, Environment.ProcessId,
+                passedOn.Control(), passedOn.Supervisor);
             var environment = command.EnvironmentWithout(HandoverEnvironment.AllVariables).Concat(variables).ToList();
             var pid = ProcessSpawner.Spawn(new SpawnRequest(
                 command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors,
@@ -67,7 +68,7 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
     public void ReportDraining(int connections) =>
         _ = DescriptorIo.Send(_channel.Descriptor, HandshakeMessage.Draining(connections), dontWait: true);
 
-    public void Kill() => ChildProcesses.Signal(Pid, Libc.SIGKILL);
+    public void Kill() => _ = ChildProcesses.Signal(Pid, Libc.SIGKILL);
 
     public ChildExit? TryReap() => ChildProcesses.TryReap(Pid);
 
@@ -84,11 +85,17 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
     }
 }
 
+/// <summary>What every successor is handed besides its listeners: the control socket (-1: none), the supervisor's channel (-1: none).</summary>
+internal sealed record PassedOn(Func<int> Control, int Supervisor)
+{
+    public static readonly PassedOn Nothing = new(() => -1, -1);
+}
+
 /// <summary>Starts successors as real processes.</summary>
-internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams) : IProcessLauncher
+internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams, PassedOn passedOn) : IProcessLauncher
 {
     public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
-        SpawnedSuccessor.Start(command, streams, listeners, generation);
+        SpawnedSuccessor.Start(command, streams, listeners, generation, passedOn);
 
-    public void RequestStop(int pid) => ChildProcesses.Signal(pid, Libc.SIGTERM);
+    public void RequestStop(int pid) => _ = ChildProcesses.Signal(pid, Libc.SIGTERM);
 }

@@ -7,8 +7,14 @@ namespace Baton.Hosting;
 /// This process's place in the chain of generations, found out once in <c>UseBaton()</c>: how it was started (so a
 /// successor is started the same way), what it inherited, and - in a successor - its side of the handover.
 /// </summary>
-internal sealed class BatonProcess(SuccessorCommand command, StandardStreams streams, InheritedState? inherited)
+internal sealed class BatonProcess(SuccessorCommand command, StandardStreams streams, InheritedState? inherited, int? controlDescriptor = null, int? supervisorDescriptor = null)
 {
+    /// <summary>The control socket a predecessor handed over; null when none.</summary>
+    public int? ControlDescriptor { get; } = controlDescriptor;
+
+    /// <summary>Null when no <c>baton run</c> supervisor started this lineage.</summary>
+    public Control.SupervisorLink? Supervisor { get; } = supervisorDescriptor is { } fd ? new Control.SupervisorLink(fd) : null;
+
     public SuccessorCommand Command { get; } = command;
 
     public StandardStreams Streams { get; } = streams;

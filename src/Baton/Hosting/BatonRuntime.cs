@@ -14,7 +14,7 @@ namespace Baton.Hosting;
 /// to the parent), gives the coordinator its view of the server (listeners, stop accepting, drain, exit), and turns
 /// a stop the app asks for (<see cref="IHostApplicationLifetime.StopApplication"/>) into the same drain as SIGTERM.
 /// </summary>
-internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
+internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Control.IControlTarget
 {
     private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
 
@@ -26,6 +26,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
     private readonly ILogger _logger;
     private readonly BatonOptions _options;
     private readonly PidFile? _pidFile;
+    private readonly Control.ControlServer? _control;
+    private readonly DateTimeOffset _startedAt = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
     private volatile bool _accepted;
 
     public BatonRuntime(
@@ -48,9 +50,13 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         _logger = loggerFactory.CreateLogger("Baton");
         _pidFile = string.IsNullOrEmpty(_options.PidFile) ? null : new PidFile(_options.PidFile);
         _accepted = process.Successor is null;
-        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams), time);
+        _control = _pidFile is null ? null : OpenControl(Control.ControlProtocol.SocketPathFor(_pidFile.Path));
+        var passedOn = new PassedOn(() => _control?.Descriptor ?? -1, process.Supervisor?.Descriptor ?? -1);
+        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams, passedOn), time);
+        IEnumerable<IBatonObserver> own = [.. new IBatonObserver?[] { _control, process.Supervisor }.OfType<IBatonObserver>()];
         Coordinator = new HandoverCoordinator(
-            this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor, new BatonObservers(observers), _options.DrainDelay);
+            this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor, new BatonObservers(own.Concat(observers)), _options.DrainDelay);
+        _control?.AttachTo(this);
     }
 
     public HandoverCoordinator Coordinator { get; }
@@ -88,6 +94,11 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
             Coordinator.Hammer();
             await Coordinator.Exited.ConfigureAwait(false);
         }
+
+        if (_control is not null)
+        {
+            await _control.WaitForAnswersAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -123,6 +134,14 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         {
             // A successor that was never accepted leaves the file to its predecessor, which takes it back.
             UpdatePidFile(file => file.DeleteIfOwnedBy(Environment.ProcessId));
+            try
+            {
+                _control?.Dispose();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+            {
+                Log.ControlFailed(_logger, Environment.ProcessId, ex.Message);
+            }
         }
 
         _lifetime.StopApplication();
@@ -137,6 +156,54 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
                 Environment.Exit(0);
             });
         }
+    }
+
+    public Control.ControlStatus Status() => new()
+    {
+        Pid = Environment.ProcessId,
+        Generation = _process.Generation,
+        State = Coordinator.State.ToString(),
+        StartedAt = _startedAt,
+        UptimeSeconds = Math.Round((DateTimeOffset.UtcNow - _startedAt).TotalSeconds, 3),
+        Addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [],
+        Connections = _drain.OpenConnections,
+        RequestsInFlight = _drain.InFlight,
+        Draining = _process.Successor is { IsAlive: true } predecessor
+            ? new Control.DrainingProcess { Pid = predecessor.Pid, Connections = predecessor.OpenConnections }
+            : null,
+    };
+
+    public Task<RestartResult> RestartAsync() => Coordinator.RequestRestart();
+
+    public void Stop(bool hammer)
+    {
+        Coordinator.Stop(hammer ? "baton stop --hammer" : "baton stop");
+        if (hammer)
+        {
+            Coordinator.Hammer();
+        }
+    }
+
+    /// <summary>
+    /// The control socket: the one a predecessor handed over, if it is where the configuration wants it (a pid file
+    /// moved in the configuration moves the socket with it), else a new one.
+    /// </summary>
+    private Control.ControlServer OpenControl(string path)
+    {
+        if (_process.ControlDescriptor is { } fd)
+        {
+            var bound = Interop.Descriptors.BoundEndPoint(fd)?.ToString() ?? "?";
+            if (bound == path)
+            {
+                return Control.ControlServer.Adopt(fd, path, _logger);
+            }
+
+            // Still the predecessor's to answer (and to leave behind): only this copy of it is closed.
+            Log.ControlMoved(_logger, Environment.ProcessId, bound, path);
+            Interop.Descriptors.Close(fd);
+        }
+
+        return Control.ControlServer.At(path, _logger);
     }
 
     private void Announce()
@@ -162,6 +229,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
             {
                 Log.ActualPid(_logger, pid);
             }
+
+            // A first generation binds its control socket now; a successor has its predecessor's (or binds one where the
+            // configuration moved it).
+            _control?.Bind();
 
             // Before the predecessor is told: a "ready" means the file names this process, so that once its log says
             // so, `kill -HUP $(cat pidfile)` reaches this process. A file that cannot be written fails the start.

@@ -3,6 +3,9 @@ namespace Baton.Interop;
 /// <summary>How a child process ended, as waitpid reports it.</summary>
 internal readonly record struct ChildExit(int? ExitCode, int? Signal)
 {
+    /// <summary>As a shell reports it: the exit code, or 128 + the signal.</summary>
+    public int ShellStatus => ExitCode ?? (Signal is { } signal ? 128 + signal : 1);
+
     public override string ToString() =>
         ExitCode is { } code ? $"exited with code {code}"
         : Signal is { } signal ? $"was killed by signal {signal}{SignalName(signal)}"
@@ -46,7 +49,33 @@ internal static unsafe class ChildProcesses
         return Decode(status);
     }
 
-    public static void Signal(int pid, int signal) => _ = Libc.Kill(pid, signal);
+    /// <summary>
+    /// Waits for any child (or orphan re-parented to this subreaper) to end and reaps it; null when there is none to wait
+    /// for (ECHILD).
+    /// </summary>
+    public static (int Pid, ChildExit Exit)? WaitAny()
+    {
+        int status;
+        int result;
+        do
+        {
+            result = Libc.WaitPid(-1, &status, 0);
+        }
+        while (result == -1 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Libc.EINTR);
+
+        return result == -1 ? null : (result, Decode(status));
+    }
+
+    /// <summary>Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), as init is.</summary>
+    public static void BecomeSubreaper()
+    {
+        if (Libc.PrCtl(36 /* PR_SET_CHILD_SUBREAPER */, 1, 0, 0, 0) == -1)
+        {
+            throw PosixException.FromLastError("prctl(PR_SET_CHILD_SUBREAPER)");
+        }
+    }
+
+    public static bool Signal(int pid, int signal) => Libc.Kill(pid, signal) == 0;
 
     private static ChildExit Decode(int status)
     {

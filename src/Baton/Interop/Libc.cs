@@ -26,6 +26,7 @@ internal static unsafe partial class Libc
 
     internal const int SOL_SOCKET = 1;
     internal const int SO_TYPE = 3;
+    internal const int SO_PEERCRED = 17;
     internal const int SO_LINGER = 13;
     internal const int SO_ACCEPTCONN = 30;
     internal const int SOCK_STREAM = 1;
@@ -71,6 +72,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int ChMod(string path, uint mode);
 
     [LibraryImport(LibraryName, EntryPoint = "fchdir", SetLastError = true)]
     internal static partial int FChDir(int fd);
@@ -122,6 +126,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "waitpid", SetLastError = true)]
     internal static partial int WaitPid(int pid, int* status, int options);
+
+    [LibraryImport(LibraryName, EntryPoint = "geteuid")]
+    internal static partial uint GetEUid();
+
+    [LibraryImport(LibraryName, EntryPoint = "prctl", SetLastError = true)]
+    internal static partial int PrCtl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
     [LibraryImport(LibraryName, EntryPoint = "unsetenv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int UnsetEnv(string name);

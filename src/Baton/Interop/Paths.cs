@@ -11,4 +11,13 @@ internal static unsafe class Paths
         var buffer = stackalloc byte[Libc.PathMax];
         return Libc.RealPath(path, buffer) == 0 ? null : Marshal.PtrToStringUTF8((nint)buffer);
     }
+
+    /// <summary>Mode 0600: read and write for the owner only.</summary>
+    public static void RestrictToOwner(string path)
+    {
+        if (Libc.ChMod(path, 0x180) == -1)
+        {
+            throw PosixException.FromLastError($"chmod({path}, 0600)");
+        }
+    }
 }

@@ -1,0 +1,7 @@
+namespace Baton.Interop;
+
+/// <summary>Who this process runs as.</summary>
+internal static class ProcessIdentity
+{
+    public static uint EffectiveUserId => Libc.GetEUid();
+}
