@@ -57,6 +57,11 @@ internal static class Commands
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var before = await ControlClient.SendAsync(pidFile, ControlProtocol.Status, timeout).ConfigureAwait(false);
+        if (before.Result != "ok")
+        {
+            throw new CommandFailure(ExitCodes.Failed, $"process {before.Pid}: {before.Reason}");
+        }
+
         var pids = new List<int> { before.Pid };
         if (before.Status?.Draining is { } draining)
         {

@@ -59,6 +59,10 @@ internal static class ControlClient
         {
             throw new CommandFailure(ExitCodes.Failed, $"the server on {path} answered something that is not Baton's: {ex.Message}");
         }
+        catch (SocketException ex)
+        {
+            throw new CommandFailure(ExitCodes.Failed, $"the connection to {path} broke before an answer: {ex.Message}");
+        }
     }
 
     /// <summary>Reads the pid file, or explains why it cannot.</summary>

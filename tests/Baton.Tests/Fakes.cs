@@ -37,7 +37,7 @@ internal sealed class FakeSuccessor(int pid) : ISuccessorProcess
 
     public Action? OnAccept { get; init; }
 
-    public bool Accept()
+    public bool Accept(int openConnections)
     {
         if (CannotBeTold)
         {
@@ -45,6 +45,7 @@ internal sealed class FakeSuccessor(int pid) : ISuccessorProcess
         }
 
         Accepted = true;
+        ReportDraining(openConnections);
         OnAccept?.Invoke();
         return true;
     }

@@ -255,6 +255,9 @@ internal sealed class ControlServer : IBatonObserver, IDisposable
             ControlResponse response;
             try
             {
+                // Read before anything else, even from a peer that is refused: closing on unread bytes would reset the
+                // connection, and the refusal would never arrive.
+                var request = await ReadLineAsync(client).ConfigureAwait(false);
                 var (peerPid, peerUser) = PeerOf(client);
                 if (peerUser != _ownUser && peerUser != 0)
                 {
@@ -263,12 +266,11 @@ internal sealed class ControlServer : IBatonObserver, IDisposable
                 }
                 else
                 {
-                    var request = await ReadLineAsync(client).ConfigureAwait(false);
                     Log.ControlRequest(_logger, Environment.ProcessId, request, peerPid);
                     response = await HandleAsync(request).ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (ex is SocketException or IOException or InvalidOperationException)
+            catch (Exception ex) when (ex is SocketException or IOException or InvalidOperationException or OperationCanceledException)
             {
                 response = Refusal(ex.Message);
             }

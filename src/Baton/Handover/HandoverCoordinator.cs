@@ -91,6 +91,7 @@ internal sealed class HandoverCoordinator
         Generation = generation;
         _launcher.Started = childPid => Say(l => Log.SuccessorStarted(l, childPid, Environment.ProcessId));
         _launcher.Accepting = childPid => _observers.Notify(o => o.HandingOverTo(childPid));
+        _launcher.OpenConnections = () => _server.OpenConnections;
     }
 
     public int Generation { get; }

@@ -10,8 +10,11 @@ internal interface ISuccessorProcess : IDisposable
     /// <summary>The next line the successor sent; <see cref="HandshakeRead.EndOfFile"/> once it is gone; <see cref="HandshakeRead.Nothing"/> when nothing came in time.</summary>
     HandshakeRead Read(TimeSpan timeout);
 
-    /// <summary>Tells the successor its ready is accepted, so it may start accepting connections. False when it could not be told.</summary>
-    bool Accept();
+    /// <summary>
+    /// Tells the successor its ready is accepted, so it may start accepting connections, and how many connections this
+    /// process has to drain. False when it could not be told.
+    /// </summary>
+    bool Accept(int openConnections);
 
     /// <summary>Best effort, never blocks: how many connections this process still has while it drains.</summary>
     void ReportDraining(int connections);

@@ -53,9 +53,10 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 
     public HandshakeRead Read(TimeSpan timeout) => _channel.Read(timeout);
 
-    public bool Accept()
+    public bool Accept(int openConnections)
     {
-        if (!DescriptorIo.Send(_channel.Descriptor, HandshakeMessage.Go))
+        // One send: the successor knows what its predecessor drains from its first moment of serving.
+        if (!DescriptorIo.Send(_channel.Descriptor, HandshakeMessage.Go + HandshakeMessage.Draining(openConnections)))
         {
             return false;
         }

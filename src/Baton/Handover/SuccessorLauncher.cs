@@ -22,6 +22,9 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
     /// <summary>Called with the successor's pid after its ready was accepted, before it is told "go".</summary>
     public Action<int>? Accepting { get; set; }
 
+    /// <summary>This process's open connections, told to the successor with the "go".</summary>
+    public Func<int>? OpenConnections { get; set; }
+
     public void RequestStop(int pid) => launcher.RequestStop(pid);
 
     public HandoverOutcome Run(IReadOnlyList<InheritedListener> listeners, int generation, TimeSpan readyTimeout, CancellationToken cancel)
@@ -108,7 +111,7 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
         }
 
         Accepting?.Invoke(child.Pid);
-        if (!child.Accept())
+        if (!child.Accept(OpenConnections?.Invoke() ?? 0))
         {
             return Failed(child, start, $"new process {child.Pid} reported ready, then could not be told to go on: it {AwaitExit(child)}{LastWords(child)}");
         }

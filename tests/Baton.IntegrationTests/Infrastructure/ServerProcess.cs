@@ -33,6 +33,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public int RootPid => _root.Id;
 
+    /// <summary>The first process that served: the root, unless the app runs under a launcher (then its first worker).</summary>
+    public int FirstServingPid { get; private set; }
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public int Port => BaseAddress.Port;
@@ -59,7 +62,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         string? shellPrefix = null,
         IReadOnlyDictionary<string, string>? environment = null,
         bool waitUntilServing = true,
-        Func<string, Task>? prepare = null)
+        Func<string, Task>? prepare = null,
+        IReadOnlyList<string>? launcher = null)
     {
         var workDirectory = Directory.CreateTempSubdirectory("baton-test-").FullName;
         CopyDirectory(app.Directory, workDirectory);
@@ -91,6 +95,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         ]);
         arguments.AddRange(extraArguments ?? []);
         var program = app.IsNative ? Path.Combine(workDirectory, app.FileName) : "dotnet";
+        if (launcher is { Count: > 0 })
+        {
+            // The app runs under another program (`baton run --`, `unshare ...`): that one is the root process.
+            arguments = [.. launcher.Skip(1), program, .. arguments];
+            program = launcher[0];
+        }
 
         var start = new ProcessStartInfo
         {
@@ -140,7 +150,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             {
                 var listening = await server.WaitForLineAsync(l => ListeningRegex().IsMatch(l), DefaultWait);
                 server.BaseAddress = new Uri(ListeningRegex().Match(listening).Groups[1].Value);
-                await server.WaitForLineAsync(l => l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), DefaultWait);
+                var actual = await server.WaitForLineAsync(
+                    l => launcher is null ? l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal) : ActualPidRegex().IsMatch(l),
+                    DefaultWait);
+                server.FirstServingPid = int.Parse(ActualPidRegex().Match(actual).Groups[1].Value, CultureInfo.InvariantCulture);
+
+                // Then the control socket and the pid file exist: the pid file comes last.
+                await server.WaitForLineAsync(l => l.Contains($"Process {server.FirstServingPid} wrote pid file", StringComparison.Ordinal), DefaultWait);
             }
             catch
             {
@@ -353,6 +369,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     [GeneratedRegex(@"New process (\d+) started by process")]
     private static partial Regex StartedRegex();
 
-    [GeneratedRegex(@"(?:Actual pid is|New process|Process) (\d+)")]
+    [GeneratedRegex(@"Actual pid is (\d+)")]
+    private static partial Regex ActualPidRegex();
+
+    [GeneratedRegex(@"(?:Actual pid is|New process|Process|worker) (\d+)")]
     private static partial Regex PidRegex();
 }
