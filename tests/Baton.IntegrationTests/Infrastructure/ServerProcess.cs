@@ -19,6 +19,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _errorLines = new();
     private readonly ConcurrentDictionary<int, byte> _pids = new();
     private readonly SemaphoreSlim _newLine = new(0);
+    private bool _trackLoggedPids = true;
 
     private ServerProcess(Process root, string workDirectory)
     {
@@ -63,7 +64,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         IReadOnlyDictionary<string, string>? environment = null,
         bool waitUntilServing = true,
         Func<string, Task>? prepare = null,
-        IReadOnlyList<string>? launcher = null)
+        IReadOnlyList<string>? launcher = null,
+        bool trackLoggedPids = true)
     {
         var workDirectory = Directory.CreateTempSubdirectory("baton-test-").FullName;
         CopyDirectory(app.Directory, workDirectory);
@@ -139,7 +141,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
 
         var root = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
-        var server = new ServerProcess(root, workDirectory);
+        // Pids logged inside a new pid namespace are not this machine's: tracking (and at the end killing) them would hit
+        // unrelated processes. Then only the root is tracked, and killing it ends the namespace.
+        var server = new ServerProcess(root, workDirectory) { _trackLoggedPids = trackLoggedPids };
         root.OutputDataReceived += (_, e) => server.OnLine(e.Data, standardError: false);
         root.ErrorDataReceived += (_, e) => server.OnLine(e.Data, standardError: true);
         root.BeginOutputReadLine();
@@ -328,9 +332,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             _errorLines.Enqueue(line);
         }
 
-        foreach (Match match in PidRegex().Matches(line))
+        if (_trackLoggedPids)
         {
-            _pids.TryAdd(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), 0);
+            foreach (Match match in PidRegex().Matches(line))
+            {
+                _pids.TryAdd(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), 0);
+            }
         }
 
         _lines.Enqueue(line);
