@@ -31,6 +31,19 @@ run_tests() {
 echo "== build"
 dotnet build Baton.slnx -c "$configuration" -warnaserror -nologo -v quiet
 
+# The packages as they ship: the library and the baton tool, installed from the local folder into a throwaway tool
+# path and run from there.
+echo "== pack, install the tool, run it"
+rm -rf artifacts/packages
+dotnet pack src/Baton -c "$configuration" -o artifacts/packages -nologo -v quiet
+dotnet pack src/Baton.Cli -c "$configuration" -o artifacts/packages -nologo -v quiet
+version=$(dotnet msbuild src/Baton.Cli -getProperty:Version)
+tools=$(mktemp -d)
+dotnet tool install Baton.Cli --tool-path "$tools" --add-source artifacts/packages --version "$version"
+"$tools/baton" --help > "$tools/help.txt"
+grep -q "Exit codes:" "$tools/help.txt"
+rm -rf "$tools"
+
 for project in tests/*/; do
   project=${project%/}
   run_tests "$(basename "$project")" dotnet test "$project" -c "$configuration" --no-build --nologo
