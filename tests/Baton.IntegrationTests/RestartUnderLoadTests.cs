@@ -93,7 +93,12 @@ public sealed class RestartUnderLoadTests
         var serving = server.RootPid;
         for (var i = 0; i < 2; i++)
         {
+            var previous = serving;
             serving = await server.RestartAsync(serving);
+
+            // Gone before the download starts, so the download lands on the serving process. (A download held open
+            // in a draining process would defer the next SIGHUP until it ends - and this one waits for that SIGHUP.)
+            await server.WaitForExitAsync(previous, TimeSpan.FromSeconds(30));
         }
 
         // The download is paused after its first MiB until the handover is done: it is in flight, in the old process,

@@ -43,7 +43,10 @@ internal sealed class ControlServer : IBatonObserver, IDisposable
     private IControlTarget? _target;
     private volatile bool _answering;
     private volatile bool _handedOver;
+    private readonly Lock _loopGate = new();
     private Thread? _loop;
+    private bool _loopRunning;
+    private bool _detached;
     private ReloadRecord? _lastReload;
     private int _answersInFlight;
 
@@ -139,19 +142,16 @@ internal sealed class ControlServer : IBatonObserver, IDisposable
 
     public void HandoverSucceeded(int successorPid, int generation, TimeSpan elapsed)
     {
-        _handedOver = true;
         _lastReload = new ReloadRecord { Result = "ok", At = DateTimeOffset.UtcNow, Pid = successorPid };
-        if (_socket is null)
+        lock (_loopGate)
         {
-            return;
-        }
-
-        // The loop has stopped answering; nothing of the shared socket is left here once it is detached.
-        _loop?.Join();
-        Descriptors.DetachShared(Descriptor);
-        lock (HandedOver)
-        {
-            HandedOver.Add(_socket);
+            // Detached here, or by the loop as it ends: never under a poll or accept that is still running, and
+            // without holding up the drain that follows.
+            _handedOver = true;
+            if (!_loopRunning)
+            {
+                DetachLocked();
+            }
         }
     }
 
@@ -201,20 +201,67 @@ internal sealed class ControlServer : IBatonObserver, IDisposable
 
     private void StartAnswering()
     {
-        if (_handedOver || _answering || _socket is null)
+        lock (_loopGate)
+        {
+            if (_handedOver || _socket is null)
+            {
+                return;
+            }
+
+            // A loop that is still winding down simply carries on.
+            _answering = true;
+            if (_loopRunning)
+            {
+                return;
+            }
+
+            _loopRunning = true;
+            _loop = new Thread(AnswerLoop) { IsBackground = true, Name = "Baton control" };
+            _loop.Start();
+        }
+    }
+
+    private void DetachLocked()
+    {
+        if (_detached || _socket is null)
         {
             return;
         }
 
-        _loop?.Join();
-        _answering = true;
-        _loop = new Thread(AnswerLoop) { IsBackground = true, Name = "Baton control" };
-        _loop.Start();
+        _detached = true;
+        Descriptors.DetachShared(Descriptor);
+        lock (HandedOver)
+        {
+            HandedOver.Add(_socket);
+        }
     }
 
     private void AnswerLoop()
     {
-        var socket = _socket!;
+        while (true)
+        {
+            AnswerWhileServing(_socket!);
+            lock (_loopGate)
+            {
+                // Told to answer again while winding down (a handover failed at its last step): carry on.
+                if (_answering && !_handedOver)
+                {
+                    continue;
+                }
+
+                _loopRunning = false;
+                if (_handedOver)
+                {
+                    DetachLocked();
+                }
+
+                return;
+            }
+        }
+    }
+
+    private void AnswerWhileServing(Socket socket)
+    {
         while (_answering)
         {
             try
@@ -242,6 +289,7 @@ internal sealed class ControlServer : IBatonObserver, IDisposable
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
+                _answering = false;
                 Log.ControlFailed(_logger, Environment.ProcessId, ex.Message);
                 return;
             }
