@@ -55,6 +55,27 @@ public sealed class HandoverEnvironmentTests
         Assert.Equal(HandoverEnvironment.AllVariables.Order(), environment.Keys.Order());
     }
 
+    [Fact]
+    public void The_control_socket_and_the_supervisor_channel_are_passed_on_after_the_rest_when_there_are_some()
+    {
+        var (descriptors, variables) = HandoverEnvironment.ForSuccessor(
+            [new InheritedListener(40, IPEndPoint.Parse("127.0.0.1:8000"))], channel: 50, standardError: 2, standardErrorRelay: 51, generation: 2, parentPid: 9, control: 60, supervisor: 61);
+        Assert.Equal([40, 50, 2, 51, 60, 61], descriptors);
+        var environment = variables.Select(v => v.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        Assert.Equal("7", environment[HandoverEnvironment.ControlVariable]);
+        Assert.Equal("8", environment[HandoverEnvironment.SupervisorVariable]);
+
+        (descriptors, variables) = HandoverEnvironment.ForSuccessor([], 50, 2, 51, 2, 9);
+        Assert.Equal([50, 2, 51], descriptors);
+        Assert.DoesNotContain(variables, v => v.StartsWith(HandoverEnvironment.ControlVariable, StringComparison.Ordinal));
+
+        Assert.Equal(8, HandoverEnvironment.ReadOptional(HandoverEnvironment.SupervisorVariable, environment.GetValueOrDefault, AllListening));
+        Assert.Null(HandoverEnvironment.ReadOptional(HandoverEnvironment.SupervisorVariable, _ => null, AllListening));
+        var error = Assert.Throws<BatonStartupException>(() => HandoverEnvironment.ReadOptional(
+            HandoverEnvironment.SupervisorVariable, _ => "8", new FakeChecks { Closed = [8] }));
+        Assert.Equal("BATON_SUPERVISOR_FD=8: descriptor 8 is not open.", error.Message);
+    }
+
     [Theory]
     [InlineData((int)DescriptorKind.NotOpen, "descriptor 3 (tcp:127.0.0.1:8000) is not open")]
     [InlineData((int)DescriptorKind.NotASocket, "descriptor 3 (tcp:127.0.0.1:8000) is not a socket")]

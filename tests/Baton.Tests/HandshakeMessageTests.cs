@@ -54,4 +54,12 @@ public sealed class StandardErrorRelayTests
         Assert.Equal("fatal: cannot open database", Baton.Handover.StandardErrorRelay.Summarize("starting\nfatal: cannot open database\n   at X.Y()\n"));
         Assert.Null(Baton.Handover.StandardErrorRelay.Summarize("\n\n"));
     }
+
+    [Fact]
+    public void The_parents_answers_round_trip()
+    {
+        Assert.IsType<GoMessage>(HandshakeMessage.Parse(HandshakeMessage.Go.TrimEnd('\n')));
+        Assert.Equal(new DrainingMessage(17), HandshakeMessage.Parse(HandshakeMessage.Draining(17).TrimEnd('\n')));
+        Assert.IsType<FailedMessage>(HandshakeMessage.Parse("draining many"));
+    }
 }
