@@ -20,9 +20,7 @@ public sealed class AppLifecycleTests
         Assert.False(request.IsCompleted, "the in-flight request runs on while the process drains");
 
         Assert.Equal(200, (await request).Status);
-        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await server.Root.WaitForExitAsync(exit.Token);
-        Assert.Equal(0, server.Root.ExitCode);
+        Assert.Equal(0, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(20)));
         Assert.False(File.Exists(server.PidFile), "the pid file is removed, as on SIGTERM");
         Assert.Contains(server.Log.Split('\n'), l => l.Contains("drain ended: Drained", StringComparison.Ordinal));
     }
@@ -69,9 +67,7 @@ public sealed class AppLifecycleTests
 
         var (status, _, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/stop", closeAfter: true, CancellationToken.None);
         Assert.Equal(200, status);
-        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await server.Root.WaitForExitAsync(exit.Token);
-        Assert.Equal(0, server.Root.ExitCode);
+        Assert.Equal(0, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(10)));
         Assert.False(Directory.Exists($"/proc/{child}"), "the abandoned process is killed and reaped");
         Assert.Contains("the handover was abandoned", server.Log, StringComparison.Ordinal);
         Assert.False(File.Exists(server.PidFile));
@@ -126,9 +122,7 @@ public sealed class AppLifecycleTests
     public async Task UseBaton_called_twice_fails_the_start_saying_so()
     {
         await using var server = await ServerProcess.StartAsync(SampleApp.TestApp, ["--TestApp:UseBatonTwice=true"], waitUntilServing: false);
-        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await server.Root.WaitForExitAsync(exit.Token);
-        Assert.NotEqual(0, server.Root.ExitCode);
+        Assert.NotEqual(0, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("UseBaton() was already called on this builder", server.Log, StringComparison.Ordinal);
     }
 

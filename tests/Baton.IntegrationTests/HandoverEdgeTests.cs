@@ -126,9 +126,7 @@ public sealed class HandoverEdgeTests
         var failure = await server.WaitForLineAsync(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));
         Assert.Contains("abandoned", failure, StringComparison.Ordinal);
         Assert.Equal(200, (await request).Status);
-        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await server.Root.WaitForExitAsync(exit.Token);
-        Assert.Equal(0, server.Root.ExitCode);
+        Assert.Equal(0, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(20)));
     }
 
     [Fact]

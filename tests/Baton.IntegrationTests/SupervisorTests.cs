@@ -57,9 +57,7 @@ public sealed partial class SupervisorTests
 
         (exit, _, error) = await BatonCli.RunAsync("stop", "--pid-file", server.PidFile);
         Assert.True(exit == 0, error);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await server.Root.WaitForExitAsync(timeout.Token);
-        Assert.Equal(0, server.Root.ExitCode);
+        Assert.Equal(0, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains(server.Log.Split('\n'), l => l.Contains($"worker {next} stopped (exited with code 0)", StringComparison.Ordinal));
     }
 
@@ -72,9 +70,7 @@ public sealed partial class SupervisorTests
 
         server.Signal(server.RootPid, Posix.SIGTERM);
         Assert.Equal(200, (await request).Status);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await server.Root.WaitForExitAsync(timeout.Token);
-        Assert.Equal(0, server.Root.ExitCode);
+        Assert.Equal(0, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains(server.Log.Split('\n'), l => l.Contains($"SIGTERM forwarded to worker {server.FirstServingPid}", StringComparison.Ordinal));
     }
 
@@ -105,9 +101,7 @@ public sealed partial class SupervisorTests
             launcher: BatonCli.Command("run", "--"),
             waitUntilServing: false,
             prepare: directory => File.WriteAllTextAsync(Path.Combine(directory, "appsettings.json"), "{ broken"));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await server.Root.WaitForExitAsync(timeout.Token);
-        Assert.Equal(134, server.Root.ExitCode);
+        Assert.Equal(134, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(server.Log.Split('\n'), l => l.Contains("was killed by signal 6 (SIGABRT) before it ever served: not restarting it", StringComparison.Ordinal));
         Assert.Single(server.Log.Split('\n'), l => l.Contains("started worker", StringComparison.Ordinal));
     }
@@ -118,9 +112,7 @@ public sealed partial class SupervisorTests
         // A BeforeBegin hook that throws: the app stops on purpose, with exit code 1.
         await using var server = await ServerProcess.StartAsync(
             SampleApp.TestApp, ["--TestApp:BeforeBeginThrows=true"], launcher: BatonCli.Command("run", "--"), waitUntilServing: false);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await server.Root.WaitForExitAsync(timeout.Token);
-        Assert.Equal(1, server.Root.ExitCode);
+        Assert.Equal(1, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(server.Log.Split('\n'), l => l.Contains("stopped (exited with code 1)", StringComparison.Ordinal));
         Assert.Single(server.Log.Split('\n'), l => l.Contains("started worker", StringComparison.Ordinal));
     }
@@ -167,9 +159,7 @@ public sealed partial class SupervisorTests
         Assert.Equal("1", NamespacePid(supervisor));
 
         server.Signal(supervisor, Posix.SIGTERM);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await server.Root.WaitForExitAsync(timeout.Token);
-        Assert.Equal(0, server.Root.ExitCode);
+        Assert.Equal(0, await server.WaitForRootExitAsync(TimeSpan.FromSeconds(20)));
     }
 
     private static int ChildOf(int pid) =>

@@ -268,6 +268,14 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         Xunit.Assert.Equal([pid], AlivePids());
     }
 
+    /// <summary>Waits for the root process (the one this class started) to exit; returns its exit code.</summary>
+    public async Task<int> WaitForRootExitAsync(TimeSpan? timeout = null)
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        await _root.WaitForExitAsync(deadline.Token);
+        return _root.ExitCode;
+    }
+
     public async Task WaitForExitAsync(int pid, TimeSpan timeout)
     {
         var stopwatch = Stopwatch.StartNew();
