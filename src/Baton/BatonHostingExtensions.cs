@@ -1,5 +1,6 @@
 using Baton.Draining;
 using Baton.Handover;
+using Baton.Health;
 using Baton.Hosting;
 using Baton.Interop;
 using Baton.Kestrel;
@@ -95,6 +96,10 @@ public static class BatonHostingExtensions
         services.AddSingleton<IPostConfigureOptions<SocketTransportOptions>, ListenSocketSetup>();
         services.RemoveAll<IConnectionListenerFactory>();
         services.AddSingleton<IConnectionListenerFactory, BatonConnectionListenerFactory>();
+
+        // What watches the coordinator's transitions: readiness for health checks (AddBatonReadiness).
+        services.AddSingleton<BatonReadiness>();
+        services.AddSingleton<IBatonObserver>(static sp => sp.GetRequiredService<BatonReadiness>());
 
         services.AddSingleton<BatonRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<BatonRuntime>());
