@@ -141,6 +141,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
                 var listening = await server.WaitForLineAsync(l => ListeningRegex().IsMatch(l), DefaultWait);
                 server.BaseAddress = new Uri(ListeningRegex().Match(listening).Groups[1].Value);
                 await server.WaitForLineAsync(l => l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), DefaultWait);
+
+                // The pid file is written just after that line: a test that reads or replaces it must find it written.
+                await server.WaitForLineAsync(l => l.Contains($"Process {root.Id} wrote pid file", StringComparison.Ordinal), DefaultWait);
             }
             catch
             {
@@ -221,7 +224,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends SIGHUP to the serving process and waits until a new one (generation n+1) serves; returns its pid.</summary>
+    /// <summary>
+    /// Sends SIGHUP to the serving process and waits until a new one (generation n+1) serves and the old one no longer
+    /// accepts, so that every new connection from here on reaches the new one; returns its pid.
+    /// </summary>
     public async Task<int> RestartAsync(int servingPid)
     {
         var before = CountLines(l => l.Contains("ready after", StringComparison.Ordinal) && l.Contains($"process {servingPid} hands over", StringComparison.Ordinal));
@@ -229,6 +235,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var line = await WaitForLineAsync(
             l => l.Contains("ready after", StringComparison.Ordinal) && l.Contains($"process {servingPid} hands over", StringComparison.Ordinal),
             skip: before);
+
+        // "ready after" is logged just before the old process stops accepting: until then a new connection can still
+        // land there (a download meant for the new process once did, and finished in the old one's drain).
+        await WaitForLineAsync(l => l.Contains($"Process {servingPid} stopped accepting", StringComparison.Ordinal));
         return int.Parse(ReadyRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
