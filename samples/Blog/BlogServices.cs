@@ -1,3 +1,4 @@
+using Baton;
 using Blog.Api;
 using Blog.Auth;
 using Blog.Data;
@@ -29,6 +30,7 @@ internal static class BlogServices
         services.AddSingleton<JwtTokens>();
         services.AddSingleton<Logins>();
         services.AddHostedService<DatabaseInitializer>();
+        services.AddHealthChecks().AddBatonReadiness();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, BlogJsonContext.Default));
         services.AddOpenApi(o => o.AddDocumentTransformer(static (document, _, _) =>

@@ -26,6 +26,7 @@ var compatibleWithOriginal = app.Configuration.GetValue<bool>($"{AppOptions.Sect
 app.UseEnvelopeErrors();
 app.UseRateLimiter();
 app.MapOpenApi();
+app.MapHealthEndpoints();
 app.MapAuthEndpoints(compatibleWithOriginal);
 app.MapGroup("/api/v1")
     .RequireToken()

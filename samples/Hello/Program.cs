@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Baton;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 // The smallest app on Baton: `kill -HUP <pid>` restarts it without dropping a request.
 var builder = WebApplication.CreateSlimBuilder(args);
@@ -12,6 +13,10 @@ if (!builder.Configuration.GetValue<bool>("Hello:PlainKestrel"))
 
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, HelloJson.Default));
 
+// Readiness (tag "ready"): Unhealthy before the process serves and from the moment it stops (during Baton:DrainDelay
+// too), never during a SIGHUP handover. Without UseBaton() it follows the host's lifetime.
+builder.Services.AddHealthChecks().AddBatonReadiness();
+
 // Lets tests stand in for a successor that hangs while starting (a slow migration, a stuck dependency).
 var startDelay = builder.Configuration.GetValue<int>("Hello:StartDelayMilliseconds");
 if (startDelay > 0)
@@ -23,6 +28,11 @@ var app = builder.Build();
 var started = DateTimeOffset.UtcNow;
 
 app.MapGet("/", () => new HelloReply(Environment.ProcessId, started));
+
+// Readiness for load balancers and Kubernetes; liveness only says the process answers (no check runs), so a draining
+// process is never restarted for being busy.
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 
 // Waits, then answers: an in-flight request for drain and hammer tests. Honors the client going away.
 app.MapGet("/slow", async (int? ms, HttpContext context, ILogger<HelloReply> logger) =>

@@ -1,8 +1,11 @@
+using System.Diagnostics.Metrics;
 using Baton.Draining;
 using Baton.Handover;
+using Baton.Health;
 using Baton.Hosting;
 using Baton.Interop;
 using Baton.Kestrel;
+using Baton.Metrics;
 using Baton.Signals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -102,6 +105,17 @@ public static class BatonHostingExtensions
         services.AddSingleton<IPostConfigureOptions<SocketTransportOptions>, ListenSocketSetup>();
         services.RemoveAll<IConnectionListenerFactory>();
         services.AddSingleton<IConnectionListenerFactory, BatonConnectionListenerFactory>();
+
+        // What watches the coordinator's transitions: readiness for health checks (AddBatonReadiness), and the
+        // "Baton" meter, created through the app's IMeterFactory like ASP.NET Core's own meters.
+        services.AddMetrics();
+        services.AddSingleton<BatonReadiness>();
+        services.AddSingleton<IBatonObserver>(static sp => sp.GetRequiredService<BatonReadiness>());
+        services.AddSingleton<IBatonObserver>(sp =>
+        {
+            var drain = sp.GetRequiredService<DrainController>();
+            return new BatonMetrics(sp.GetRequiredService<IMeterFactory>(), process.Generation, () => drain.OpenConnections);
+        });
 
         services.AddSingleton<BatonRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<BatonRuntime>());

@@ -124,6 +124,10 @@ internal static partial class Log
     [LoggerMessage(53, LogLevel.Information, "Process {Pid} removed Unix socket file {Path}")]
     public static partial void UnixSocketRemoved(ILogger logger, int pid, string path);
 
+    // 70-79: health checks and metrics.
+    [LoggerMessage(70, LogLevel.Information, "Process {Pid}: the Baton readiness check follows the host's lifetime (UseBaton() was not called)")]
+    public static partial void ReadinessWithoutBaton(ILogger logger, int pid);
+
     [LoggerMessage(80, LogLevel.Information, "Process {Pid} has the control channel {Path} (it answers while it serves)")]
     public static partial void ControlListening(ILogger logger, int pid, string path);
 

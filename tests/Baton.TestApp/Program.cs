@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using Baton;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -54,6 +55,10 @@ if (settings.GetValue<int>("StderrHelperSeconds") is var helperSeconds and > 0)
     Console.WriteLine($"Helper {helper.Id} started by generation {generation}");
 }
 
+// The "Baton" meter as an exporter would see it: counters and histograms are printed as they are recorded, observable
+// instruments are read on GET /metrics.
+var metrics = settings.GetValue<bool>("Metrics") ? new MetricsProbe() : null;
+
 // Console.Error used before the process serves, so the runtime holds its own copy of descriptor 2 from here on.
 Console.Error.WriteLine($"stderr before serving, generation {generation}, pid {Environment.ProcessId}");
 
@@ -91,6 +96,8 @@ app.MapGet("/own-timeout", async (int? ms, HttpContext context) =>
     return Results.Text("own timeout done");
 }).WithRequestTimeout(TimeSpan.FromSeconds(30));
 
+app.MapGet("/metrics", () => metrics is null ? Results.NotFound() : Results.Text(metrics.ReadObservable()));
+
 app.MapGet("/stop", (IHostApplicationLifetime lifetime) =>
 {
     Console.WriteLine($"StopApplication called in process {Environment.ProcessId}");
@@ -118,6 +125,58 @@ internal static partial class NativeMethods
         fixed (byte* start = bytes)
         {
             _ = WriteNative(fd, start, (nuint)bytes.Length);
+        }
+    }
+}
+
+/// <summary>Listens to the "Baton" meter: prints each counter and histogram measurement, reads observable ones on demand.</summary>
+internal sealed class MetricsProbe
+{
+    private readonly MeterListener _listener = new();
+    private readonly Lock _gate = new();
+    private List<string>? _observed;
+
+    public MetricsProbe()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "Baton")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>(OnMeasurement);
+        _listener.SetMeasurementEventCallback<int>(OnMeasurement);
+        _listener.SetMeasurementEventCallback<double>(OnMeasurement);
+        _listener.Start();
+    }
+
+    /// <summary>One line per observable instrument: "name value".</summary>
+    public string ReadObservable()
+    {
+        lock (_gate)
+        {
+            _observed = [];
+            _listener.RecordObservableInstruments();
+            var text = string.Join('\n', _observed.Order());
+            _observed = null;
+            return text;
+        }
+    }
+
+    private void OnMeasurement<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        var line = string.Join(' ', [$"{instrument.Name} {value}", .. tags.ToArray().Select(t => $"{t.Key}={t.Value}")]);
+        lock (_gate)
+        {
+            if (!instrument.IsObservable)
+            {
+                Console.WriteLine($"Metric {line} in process {Environment.ProcessId}");
+            }
+            else
+            {
+                _observed?.Add(line);
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Xunit;
@@ -184,6 +185,23 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a signal to the server process (SIGTERM: the stop Kubernetes and systemd send).</summary>
+    public void Signal(int signal)
+    {
+        if (Kill(process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Waits for the server process to exit by itself; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(deadline.Token);
+        return process.ExitCode;
+    }
+
     public async Task<string> TokenAsync(string username = Username, string password = Password)
     {
         using var response = await Client.PostAsync("/auth", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = username, ["password"] = password }));
@@ -339,6 +357,9 @@ internal sealed partial class BlogProcess : IAsyncDisposable
 
         throw new InvalidOperationException("Baton.slnx not found above " + AppContext.BaseDirectory);
     }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
     private static partial Regex ListeningRegex();

@@ -14,6 +14,7 @@ internal enum ApiCode
     UnsupportedMediaType = 415,
     TooManyRequests = 429,
     Error = 500,
+    ServiceUnavailable = 503,
 
     TagExists = 10001,
     TagNotFound = 10002,
@@ -38,6 +39,7 @@ internal static class ApiCodes
         ApiCode.UnsupportedMediaType => "unsupported media type: send a form or JSON",
         ApiCode.TooManyRequests => "too many requests: try again later",
         ApiCode.Error => "internal error",
+        ApiCode.ServiceUnavailable => "service unavailable",
         ApiCode.TagExists => "tag already exists",
         ApiCode.TagNotFound => "tag not found",
         ApiCode.ArticleNotFound => "article not found",

@@ -12,6 +12,7 @@ namespace Blog.Api;
 [JsonSerializable(typeof(Envelope<EmptyData>))]
 [JsonSerializable(typeof(Envelope<ErrorData>))]
 [JsonSerializable(typeof(Envelope<TokenData>))]
+[JsonSerializable(typeof(Envelope<HealthData>))]
 [JsonSerializable(typeof(Envelope<Tag>))]
 [JsonSerializable(typeof(Envelope<Page<Tag>>))]
 [JsonSerializable(typeof(Envelope<Article>))]

@@ -24,3 +24,6 @@ internal sealed record Page<T>(
 
 /// <summary><c>data</c> of <c>POST /auth</c>.</summary>
 internal sealed record TokenData([property: JsonPropertyName("token")] string Token);
+
+/// <summary><c>data</c> of <c>/health/ready</c> and <c>/health/live</c>: Healthy or Unhealthy.</summary>
+internal sealed record HealthData([property: JsonPropertyName("status")] string Status);

@@ -241,7 +241,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends SIGHUP to the serving process and waits until a new one (generation n+1) serves; returns its pid.</summary>
+    /// <summary>
+    /// Sends SIGHUP to the serving process and waits until a new one (generation n+1) serves and the old one no longer
+    /// accepts, so that every new connection from here on reaches the new one; returns its pid.
+    /// </summary>
     public async Task<int> RestartAsync(int servingPid)
     {
         var before = CountLines(l => l.Contains("ready after", StringComparison.Ordinal) && l.Contains($"process {servingPid} hands over", StringComparison.Ordinal));
@@ -249,6 +252,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var line = await WaitForLineAsync(
             l => l.Contains("ready after", StringComparison.Ordinal) && l.Contains($"process {servingPid} hands over", StringComparison.Ordinal),
             skip: before);
+
+        // "ready after" is logged just before the old process stops accepting: until then a new connection can still
+        // land there (a download meant for the new process once did, and finished in the old one's drain).
+        await WaitForLineAsync(l => l.Contains($"Process {servingPid} stopped accepting", StringComparison.Ordinal));
         return int.Parse(ReadyRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
