@@ -4,6 +4,7 @@ using Baton.Hosting;
 using Baton.Interop;
 using Baton.Kestrel;
 using Baton.Signals;
+using Baton.Systemd;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -13,6 +14,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -96,11 +98,24 @@ public static class BatonHostingExtensions
         services.RemoveAll<IConnectionListenerFactory>();
         services.AddSingleton<IConnectionListenerFactory, BatonConnectionListenerFactory>();
 
+        // systemd's notify protocol through the Microsoft.Extensions.Hosting.Systemd notifier: the one AddSystemd()
+        // registered, one the app registers, or the package's (silent unless NOTIFY_SOCKET is set). Always, not only
+        // when SystemdHelpers.IsSystemdService() says so: that looks at the parent process, which for a successor is
+        // its predecessor.
+        services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
+        services.AddSingleton<IBatonObserver, SystemdNotifications>();
+
         services.AddSingleton<BatonRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<BatonRuntime>());
+
+        // Baton's lifetime replaces any registered so far, SystemdLifetime included (AddSystemd()/UseSystemd() before
+        // UseBaton()): that one would say READY=1 at ApplicationStarted, also in a successor not yet told "go", and
+        // STOPPING=1 at ApplicationStopping, also in a process that hands over. One registered after UseBaton() is
+        // refused when the host starts (BatonRuntime.StartingAsync).
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, BatonHostLifetime>();
-        services.AddHostedService(sp => new StartupNotes(sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart));
+        services.AddHostedService(sp => new StartupNotes(
+            sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart, sp.GetRequiredService<ISystemdNotifier>()));
         return builder;
     }
 
@@ -120,15 +135,20 @@ public static class BatonHostingExtensions
         }
     }
 
-    /// <summary>What UseBaton found before logging existed, said once the host starts.</summary>
-    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart) : IHostedService
+    /// <summary>What UseBaton found before logging existed, said once the host starts (before Kestrel binds).</summary>
+    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart, ISystemdNotifier notifier) : IHostedLifecycleService
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        public Task StartingAsync(CancellationToken cancellationToken)
         {
             var logger = loggerFactory.CreateLogger("Baton");
             if (closedAtStart.Count > 0)
             {
                 Log.StandardDescriptorsClosed(logger, Environment.ProcessId, string.Join(", ", closedAtStart));
+            }
+
+            if (notifier.IsEnabled)
+            {
+                Log.NotifyingServiceManager(logger, Environment.ProcessId);
             }
 
             // Said where it matters: on a C library that needs the fallback.
@@ -141,6 +161,14 @@ public static class BatonHostingExtensions
             return Task.CompletedTask;
         }
 
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

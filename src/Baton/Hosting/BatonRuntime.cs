@@ -26,6 +26,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
     private readonly ILogger _logger;
     private readonly BatonOptions _options;
     private readonly PidFile? _pidFile;
+    private readonly IServiceProvider _services;
     private volatile bool _accepted;
 
     public BatonRuntime(
@@ -37,8 +38,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         IOptions<BatonOptions> options,
         TimeProvider time,
         ILoggerFactory loggerFactory,
-        IEnumerable<IBatonObserver> observers)
+        IEnumerable<IBatonObserver> observers,
+        IServiceProvider services)
     {
+        _services = services;
         _process = process;
         _registry = registry;
         _drain = drain;
@@ -92,7 +95,29 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Runs before any hosted service starts (Kestrel binds nothing before it).</summary>
+    /// <exception cref="BatonStartupException">The host's lifetime is not Baton's.</exception>
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // The host already runs the lifetime it resolved; this is the same singleton.
+        var lifetime = _services.GetService(typeof(IHostLifetime));
+        if (lifetime is not BatonHostLifetime)
+        {
+            throw new BatonStartupException(LifetimeReplaced(lifetime?.GetType()));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    internal static string LifetimeReplaced(Type? lifetime) =>
+        (lifetime == typeof(Microsoft.Extensions.Hosting.Systemd.SystemdLifetime)
+            ? "AddSystemd()/UseSystemd() was called after UseBaton() and replaced Baton's host lifetime with SystemdLifetime. "
+              + "Call UseBaton() after it, or leave it out: UseBaton() speaks systemd's notify protocol itself (READY=1, "
+              + "RELOADING=1, MAINPID=, STOPPING=1) through the same ISystemdNotifier. "
+            : $"The host's lifetime is {lifetime?.FullName ?? "missing"}, not Baton's: something registered an IHostLifetime after UseBaton(). "
+              + "Call UseBaton() after it. ")
+        + "With another lifetime no signal reaches Baton (SIGHUP would not restart, SIGTERM would not drain), and "
+        + "SystemdLifetime would tell systemd STOPPING=1 whenever a process hands over.";
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

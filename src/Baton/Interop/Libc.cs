@@ -57,6 +57,15 @@ internal static unsafe partial class Libc
         public short REvents;
     }
 
+    internal const int CLOCK_MONOTONIC = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeSpec
+    {
+        public nint Seconds;
+        public nint Nanoseconds;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct Linger
     {
@@ -122,6 +131,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "waitpid", SetLastError = true)]
     internal static partial int WaitPid(int pid, int* status, int options);
+
+    [LibraryImport(LibraryName, EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGetTime(int clock, TimeSpec* time);
 
     [LibraryImport(LibraryName, EntryPoint = "unsetenv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int UnsetEnv(string name);

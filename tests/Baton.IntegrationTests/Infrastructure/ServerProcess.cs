@@ -24,8 +24,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     {
         _root = root;
         WorkDirectory = workDirectory;
+        FirstPid = root.Id;
         _pids.TryAdd(root.Id, 0);
     }
+
+    /// <summary>The app's first process: the root process, unless the app runs under a parent (see <c>parentNamed</c>).</summary>
+    public int FirstPid { get; private set; }
 
     public string WorkDirectory { get; }
 
@@ -53,13 +57,23 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <param name="environment">Extra environment variables.</param>
     /// <param name="waitUntilServing">Returns only once the app serves.</param>
     /// <param name="prepare">Run with the work directory (the app's copy) before the app starts, e.g. a setup command.</param>
+    /// <param name="shell">The shell that runs <paramref name="shellPrefix"/> (bash takes descriptor numbers above 9).</param>
+    /// <param name="duringStart">Called right before the process is started, disposed right after (a descriptor it is to inherit).</param>
+    /// <param name="parentNamed">
+    /// Runs the app as the child of a shell whose process name is this (a copy of /bin/sh under that name), instead of
+    /// exec'ing it: "systemd" is what Microsoft.Extensions.Hosting.Systemd looks for in the parent. The root process is
+    /// then the shell, <see cref="FirstPid"/> the app.
+    /// </param>
     public static async Task<ServerProcess> StartAsync(
         SampleApp app,
         IEnumerable<string>? extraArguments = null,
         string? shellPrefix = null,
         IReadOnlyDictionary<string, string>? environment = null,
         bool waitUntilServing = true,
-        Func<string, Task>? prepare = null)
+        Func<string, Task>? prepare = null,
+        string shell = "/bin/sh",
+        Func<IDisposable>? duringStart = null,
+        string? parentNamed = null)
     {
         var workDirectory = Directory.CreateTempSubdirectory("baton-test-").FullName;
         CopyDirectory(app.Directory, workDirectory);
@@ -100,7 +114,22 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
-        if (shellPrefix is null)
+        if (parentNamed is not null)
+        {
+            // The shell waits for the app (a command that is not the last one is not exec'd) and exits with its status.
+            var parent = Path.Combine(workDirectory, ".parent", parentNamed);
+            Directory.CreateDirectory(Path.GetDirectoryName(parent)!);
+            File.Copy("/bin/sh", parent);
+            start.FileName = parent;
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"{shellPrefix ?? ":"}; \"$0\" \"$@\"; exit $?");
+            start.ArgumentList.Add(program);
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+        else if (shellPrefix is null)
         {
             start.FileName = program;
             foreach (var argument in arguments)
@@ -110,7 +139,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
         else
         {
-            start.FileName = "/bin/sh";
+            start.FileName = shell;
             start.ArgumentList.Add("-c");
             start.ArgumentList.Add($"{shellPrefix}; exec \"$0\" \"$@\"");
             start.ArgumentList.Add(program);
@@ -128,7 +157,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        var root = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
+        Process root;
+        using (duringStart?.Invoke())
+        {
+            root = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
+        }
+
         var server = new ServerProcess(root, workDirectory);
         root.OutputDataReceived += (_, e) => server.OnLine(e.Data, standardError: false);
         root.ErrorDataReceived += (_, e) => server.OnLine(e.Data, standardError: true);
@@ -140,7 +174,15 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             {
                 var listening = await server.WaitForLineAsync(l => ListeningRegex().IsMatch(l), DefaultWait);
                 server.BaseAddress = new Uri(ListeningRegex().Match(listening).Groups[1].Value);
-                await server.WaitForLineAsync(l => l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), DefaultWait);
+                if (parentNamed is null)
+                {
+                    await server.WaitForLineAsync(l => l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), DefaultWait);
+                }
+                else
+                {
+                    var line = await server.WaitForLineAsync(l => ActualPidRegex().IsMatch(l), DefaultWait);
+                    server.FirstPid = int.Parse(ActualPidRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
+                }
             }
             catch
             {
@@ -352,6 +394,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"New process (\d+) started by process")]
     private static partial Regex StartedRegex();
+
+    [GeneratedRegex(@"Actual pid is (\d+)")]
+    private static partial Regex ActualPidRegex();
 
     [GeneratedRegex(@"(?:Actual pid is|New process|Process) (\d+)")]
     private static partial Regex PidRegex();
