@@ -60,8 +60,15 @@ public static class BatonHostingExtensions
 
         var inherited = HandoverEnvironment.Read(Environment.GetEnvironmentVariable, RealDescriptorChecks.Instance);
 
-        // Processes the app starts itself - through .NET or through native code - must not believe they are successors.
-        foreach (var variable in HandoverEnvironment.AllVariables)
+        // Sockets the service manager passed are the first generation's listeners; a successor has its own, and is
+        // never passed any (they are gone from the environment it is started with).
+        var activated = inherited is null
+            ? SocketActivation.Read(Environment.GetEnvironmentVariable, RealDescriptorChecks.Instance, Environment.ProcessId)
+            : ActivatedSockets.None;
+
+        // Processes the app starts itself - through .NET or through native code - must not believe they are successors,
+        // nor that the service manager's sockets are theirs. That includes every later generation.
+        foreach (var variable in HandoverEnvironment.AllVariables.Concat(SocketActivation.AllVariables))
         {
             ProcessEnvironment.Unset(variable);
         }
@@ -79,7 +86,7 @@ public static class BatonHostingExtensions
         services.AddSingleton(process);
         services.AddSingleton(signals);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(new ListenerRegistry(inherited));
+        services.AddSingleton(new ListenerRegistry(inherited, activated.Listeners));
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<DrainController>();
 
@@ -115,7 +122,7 @@ public static class BatonHostingExtensions
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, BatonHostLifetime>();
         services.AddHostedService(sp => new StartupNotes(
-            sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart, sp.GetRequiredService<ISystemdNotifier>()));
+            sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart, activated, sp.GetRequiredService<ISystemdNotifier>()));
         return builder;
     }
 
@@ -136,7 +143,7 @@ public static class BatonHostingExtensions
     }
 
     /// <summary>What UseBaton found before logging existed, said once the host starts (before Kestrel binds).</summary>
-    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart, ISystemdNotifier notifier) : IHostedLifecycleService
+    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart, ActivatedSockets activated, ISystemdNotifier notifier) : IHostedLifecycleService
     {
         public Task StartingAsync(CancellationToken cancellationToken)
         {
@@ -144,6 +151,15 @@ public static class BatonHostingExtensions
             if (closedAtStart.Count > 0)
             {
                 Log.StandardDescriptorsClosed(logger, Environment.ProcessId, string.Join(", ", closedAtStart));
+            }
+
+            if (activated.Listeners.Count > 0)
+            {
+                Log.SocketsActivated(logger, Environment.ProcessId, activated.Listeners.Count, activated.Describe());
+            }
+            else if (activated.IgnoredBecause is { } reason)
+            {
+                Log.SocketActivationIgnored(logger, Environment.ProcessId, reason);
             }
 
             if (notifier.IsEnabled)

@@ -65,8 +65,18 @@ internal static class HandoverEnvironment
     /// </summary>
     public const string StandardErrorRelayVariable = "BATON_STDERR_RELAY_FD";
 
-    public static readonly IReadOnlyList<string> AllVariables =
+    /// <summary>
+    /// "3,5": the listeners among <see cref="ListenersVariable"/> that the service manager passed to the first
+    /// generation (socket activation), in the successor's numbering. Optional: a parent from before it sent none.
+    /// </summary>
+    public const string ActivatedVariable = "BATON_ACTIVATED_FDS";
+
+    /// <summary>What every parent sets: all of them or none.</summary>
+    public static readonly IReadOnlyList<string> RequiredVariables =
         [ListenersVariable, ChannelVariable, GenerationVariable, ParentVariable, StandardErrorVariable, StandardErrorRelayVariable];
+
+    /// <summary>Every variable of the handover: what a successor removes from its environment, and never passes on.</summary>
+    public static readonly IReadOnlyList<string> AllVariables = [.. RequiredVariables, ActivatedVariable];
 
     /// <summary>
     /// What a successor gets: the parent's descriptors in the order the spawn hands them on (as 3, 4, ...), and the
@@ -77,6 +87,7 @@ internal static class HandoverEnvironment
     {
         var first = ProcessSpawner.FirstInheritedDescriptor;
         var renumbered = listeners.Select((l, i) => l with { Descriptor = first + i }).ToList();
+        var activated = string.Join(',', renumbered.Where(l => l.Activated).Select(l => Number(l.Descriptor)));
         var descriptors = listeners.Select(l => l.Descriptor).Concat([channel, standardError, standardErrorRelay]).ToList();
         string[] variables =
         [
@@ -86,6 +97,7 @@ internal static class HandoverEnvironment
             $"{StandardErrorRelayVariable}={Number(first + listeners.Count + 2)}",
             $"{GenerationVariable}={Number(generation)}",
             $"{ParentVariable}={Number(parentPid)}",
+            $"{ActivatedVariable}={activated}",
         ];
         return (descriptors, variables);
     }
@@ -110,13 +122,13 @@ internal static class HandoverEnvironment
     /// <exception cref="BatonStartupException">A variable is malformed or names a descriptor that is not what it claims.</exception>
     public static InheritedState? Read(Func<string, string?> getVariable, IDescriptorChecks checks)
     {
-        var texts = AllVariables.ToDictionary(v => v, getVariable);
+        var texts = RequiredVariables.ToDictionary(v => v, getVariable);
         if (texts.Values.All(t => t is null))
         {
             return null;
         }
 
-        var missing = AllVariables.Where(v => texts[v] is null).ToList();
+        var missing = RequiredVariables.Where(v => texts[v] is null).ToList();
         if (missing.Count > 0)
         {
             throw new BatonStartupException(
@@ -129,7 +141,7 @@ internal static class HandoverEnvironment
         var channel = ParseNumber(ChannelVariable, texts[ChannelVariable]!, minimum: 3);
         var standardError = ParseNumber(StandardErrorVariable, texts[StandardErrorVariable]!, minimum: 3);
         var relay = ParseNumber(StandardErrorRelayVariable, texts[StandardErrorRelayVariable]!, minimum: 3);
-        var listeners = ParseListeners(texts[ListenersVariable]!, checks);
+        var listeners = MarkActivated(ParseListeners(texts[ListenersVariable]!, checks), getVariable(ActivatedVariable));
         var used = new Dictionary<int, string> { [channel] = ChannelVariable };
         foreach (var (fd, variable) in listeners.Select(l => (l.Descriptor, ListenersVariable))
             .Append((standardError, StandardErrorVariable)).Append((relay, StandardErrorRelayVariable)))
@@ -210,6 +222,28 @@ internal static class HandoverEnvironment
         }
 
         return listeners;
+    }
+
+    private static IReadOnlyList<InheritedListener> MarkActivated(IReadOnlyList<InheritedListener> listeners, string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return listeners;
+        }
+
+        var activated = new HashSet<int>();
+        foreach (var entry in text.Split(','))
+        {
+            var fd = ParseNumber(ActivatedVariable, entry, minimum: 3);
+            if (!listeners.Any(l => l.Descriptor == fd))
+            {
+                throw new BatonStartupException($"{ActivatedVariable}: descriptor {fd} is not one of the listeners in {ListenersVariable}.");
+            }
+
+            activated.Add(fd);
+        }
+
+        return listeners.Select(l => activated.Contains(l.Descriptor) ? l with { Activated = true } : l).ToList();
     }
 
     private static int ParseNumber(string variable, string text, int minimum)

@@ -208,6 +208,15 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService
         }
         else
         {
+            // Sockets the service manager passed that no endpoint took (Kestrel has bound all it was asked to by now).
+            // Closing ours changes nothing for clients: the service manager holds the socket too, so connections to
+            // it wait unanswered either way. Serving an address the configuration does not name would be worse.
+            var closed = _registry.CloseUnclaimed();
+            if (closed.Count > 0)
+            {
+                Log.ClosedUnclaimedActivated(_logger, pid, string.Join(", ", closed));
+            }
+
             Coordinator.NotifyServing();
         }
     }

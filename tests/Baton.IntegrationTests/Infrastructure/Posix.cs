@@ -32,15 +32,26 @@ internal static partial class Posix
     private static partial int CloseNative(int fd);
 
     /// <summary>
-    /// A copy of <paramref name="fd"/> numbered 10 or above WITHOUT close-on-exec (F_DUPFD): every process started
-    /// while it is open inherits it. Dispose closes it; keep it open only around the one start that needs it.
+    /// A copy of <paramref name="fd"/> numbered exactly <paramref name="at"/> and WITHOUT close-on-exec: every process
+    /// started while it is open inherits it. Dispose closes it; keep it open only around the one start that needs it.
     /// </summary>
-    public static InheritableDescriptor Inheritable(int fd)
+    public static InheritableDescriptor Inheritable(int fd, int at)
     {
-        var copy = Fcntl(fd, 0 /* F_DUPFD */, 10);
-        return copy == -1
-            ? throw new InvalidOperationException($"fcntl(F_DUPFD, {fd}) failed: errno {Marshal.GetLastPInvokeError()}")
-            : new InheritableDescriptor(copy);
+        // F_DUPFD takes the lowest free number from "at" on: anything else means "at" is in use, and is refused rather
+        // than closed under its owner.
+        var copy = Fcntl(fd, 0 /* F_DUPFD */, at);
+        if (copy == -1)
+        {
+            throw new InvalidOperationException($"fcntl(F_DUPFD, {fd}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        if (copy != at)
+        {
+            _ = CloseNative(copy);
+            throw new InvalidOperationException($"descriptor {at} is in use in the test process");
+        }
+
+        return new InheritableDescriptor(copy);
     }
 
     /// <summary>The kernel's name for what a descriptor of a process is ("socket:[1234]"); null when it is not open.</summary>
