@@ -93,6 +93,22 @@ public sealed class SystemdNotificationsTests
     }
 
     [Fact]
+    public async Task A_successor_stopped_before_its_go_never_says_ready()
+    {
+        var notifier = new RecordingNotifier();
+        var server = new FakeServer { OwnsListeners = false };
+        var coordinator = Create(server, new FakeLauncher(), notifier, generation: 2);
+        coordinator.OnServing();
+        coordinator.Stop("SIGTERM");
+
+        // The "go" arrives after the stop.
+        coordinator.NotifyServing();
+        server.FinishDrain();
+        await coordinator.Exited.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Empty(notifier.Sent);
+    }
+
+    [Fact]
     public void A_deferred_restart_is_a_status_line_only()
     {
         var notifier = new RecordingNotifier();
