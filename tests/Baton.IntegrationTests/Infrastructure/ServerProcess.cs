@@ -183,6 +183,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
                     var line = await server.WaitForLineAsync(l => ActualPidRegex().IsMatch(l), DefaultWait);
                     server.FirstPid = int.Parse(ActualPidRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
                 }
+
+                // "Actual pid is N" comes just before the pid file is written: a test that reads or replaces the file
+                // right after the start would race with that write.
+                await server.WaitForLineAsync(
+                    l => l.Contains($"Process {server.FirstPid.ToString(CultureInfo.InvariantCulture)} wrote pid file", StringComparison.Ordinal), DefaultWait);
             }
             catch
             {
