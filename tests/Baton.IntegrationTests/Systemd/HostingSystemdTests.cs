@@ -1,4 +1,3 @@
-using System.Globalization;
 using Baton.IntegrationTests.Infrastructure;
 using Xunit;
 
@@ -24,28 +23,11 @@ public sealed class HostingSystemdTests
             parentNamed: "systemd");
         var first = server.FirstPid;
         Assert.NotEqual(server.RootPid, first);
-        await notify.WaitForAsync(m => m.Pid == first && m.Value("READY") == "1");
 
         // Baton's lifetime is the one that runs: SIGHUP hands over (SystemdLifetime would not have attached Baton's
         // signal handling at all), and the process that hands over does not say STOPPING=1 (SystemdLifetime would, at
         // its ApplicationStopping).
-        var second = await server.RestartAsync(first);
-        await notify.WaitForAsync(m => m.Pid == second && m.Value("READY") == "1");
-        await server.WaitForExitAsync(first, TimeSpan.FromSeconds(20));
-        server.Signal(second, Posix.SIGTERM);
-        await server.WaitForExitAsync(second, TimeSpan.FromSeconds(20));
-        await notify.WaitForAsync(m => m.Value("STOPPING") == "1");
-        await notify.FlushAsync();
-
-        string Name(int pid) => pid == first ? "first" : pid == second ? "second" : pid.ToString(CultureInfo.InvariantCulture);
-        Assert.Equal(
-        [
-            "first: READY=1 STATUS",
-            "first: RELOADING=1 MONOTONIC_USEC STATUS",
-            "first: MAINPID=second STATUS",
-            "second: READY=1 STATUS",
-            "second: STOPPING=1 STATUS",
-        ], notify.Messages.Where(m => m.Pid != Environment.ProcessId).Select(m => m.Shape(Name)));
+        await NotifyScenarios.HandOverThenStopAsync(server, notify, first);
     }
 
     [Theory]

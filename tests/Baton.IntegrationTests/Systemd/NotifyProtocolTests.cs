@@ -72,22 +72,6 @@ public sealed class NotifyProtocolTests
     {
         using var notify = new NotifySocket();
         await using var server = await Blog.BlogServer.StartAsync(Blog.BlogUser.New(), environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notify.Path });
-        var first = server.RootPid;
-        var second = await server.RestartAsync(first);
-        await notify.WaitForAsync(m => m.Pid == second && m.Value("READY") == "1");
-        await server.WaitForExitAsync(first, TimeSpan.FromSeconds(20));
-        server.Signal(second, Posix.SIGTERM);
-        await server.WaitForExitAsync(second, TimeSpan.FromSeconds(20));
-        await notify.FlushAsync();
-
-        string Name(int pid) => pid == first ? "first" : pid == second ? "second" : pid.ToString(CultureInfo.InvariantCulture);
-        Assert.Equal(
-        [
-            "first: READY=1 STATUS",
-            "first: RELOADING=1 MONOTONIC_USEC STATUS",
-            "first: MAINPID=second STATUS",
-            "second: READY=1 STATUS",
-            "second: STOPPING=1 STATUS",
-        ], notify.Messages.Where(m => m.Pid != Environment.ProcessId).Select(m => m.Shape(Name)));
+        await NotifyScenarios.HandOverThenStopAsync(server, notify, server.RootPid);
     }
 }
