@@ -32,8 +32,14 @@ public static class BatonHostingExtensions
     /// Call it right after creating the builder: signals are handled from here on (before, SIGHUP and SIGTERM have
     /// their default action and end the process). Configuration files are read once at start (reload-on-change is
     /// turned off): a change is applied by SIGHUP, and a half-written file can never take a serving process down.
+    /// Under systemd it needs nothing more: with NOTIFY_SOCKET set it tells a Type=notify unit READY=1, RELOADING=1,
+    /// MAINPID= and STOPPING=1 (through the registered <c>ISystemdNotifier</c>), and it serves the listening sockets
+    /// passed with LISTEN_FDS. Call it after <c>AddSystemd()</c>/<c>UseSystemd()</c> if the app calls those: a host
+    /// lifetime registered after it fails the host's start.
     /// </remarks>
-    /// <exception cref="BatonStartupException">Not on Linux, or the handover environment this process was given is invalid.</exception>
+    /// <exception cref="BatonStartupException">
+    /// Not on Linux, or the handover environment or the sockets passed with LISTEN_FDS are invalid.
+    /// </exception>
     /// <exception cref="InvalidOperationException">UseBaton() was already called on this builder.</exception>
     public static WebApplicationBuilder UseBaton(this WebApplicationBuilder builder, Action<BatonOptions>? configure = null)
     {
