@@ -9,6 +9,9 @@ configuration=Release
 # NativeAOT links with clang and zlib from Debian.
 bash scripts/apt-ensure.sh clang-14 zlib1g-dev
 
+# systemd-analyze checks the shipped units (docs/systemd); systemd itself need not run.
+bash scripts/apt-ensure.sh systemd
+
 # PostgreSQL for the blog's database tests: installed and started on this machine (Debian, as root), the connection
 # string exported as BLOG_TEST_POSTGRES. Skipped when BLOG_TEST_POSTGRES is already set.
 if [ -z "${BLOG_TEST_POSTGRES:-}" ] && [ -f .ci/postgres.sh ]; then

@@ -7,6 +7,7 @@ using Baton.Interop;
 using Baton.Kestrel;
 using Baton.Metrics;
 using Baton.Signals;
+using Baton.Systemd;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -16,6 +17,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -33,8 +35,14 @@ public static class BatonHostingExtensions
     /// Call it right after creating the builder: signals are handled from here on (before, SIGHUP and SIGTERM have
     /// their default action and end the process). Configuration files are read once at start (reload-on-change is
     /// turned off): a change is applied by SIGHUP, and a half-written file can never take a serving process down.
+    /// Under systemd it needs nothing more: with NOTIFY_SOCKET set it tells a Type=notify unit READY=1, RELOADING=1,
+    /// MAINPID= and STOPPING=1 (through the registered <c>ISystemdNotifier</c>), and it serves the listening sockets
+    /// passed with LISTEN_FDS. Call it after <c>AddSystemd()</c>/<c>UseSystemd()</c> if the app calls those: a host
+    /// lifetime registered after it fails the host's start.
     /// </remarks>
-    /// <exception cref="BatonStartupException">Not on Linux, or the handover environment this process was given is invalid.</exception>
+    /// <exception cref="BatonStartupException">
+    /// Not on Linux, or the handover environment or the sockets passed with LISTEN_FDS are invalid.
+    /// </exception>
     /// <exception cref="InvalidOperationException">UseBaton() was already called on this builder.</exception>
     public static WebApplicationBuilder UseBaton(this WebApplicationBuilder builder, Action<BatonOptions>? configure = null)
     {
@@ -68,8 +76,15 @@ public static class BatonHostingExtensions
             Descriptors.SetCloseOnExec(supervisorFd, true);
         }
 
-        // Processes the app starts itself - through .NET or through native code - must not believe they are successors.
-        foreach (var variable in HandoverEnvironment.AllVariables.Concat(HandoverEnvironment.OptionalVariables))
+        // Sockets the service manager passed are the first generation's listeners; a successor has its own, and is
+        // never passed any (they are gone from the environment it is started with).
+        var activated = inherited is null
+            ? SocketActivation.Read(Environment.GetEnvironmentVariable, RealDescriptorChecks.Instance, Environment.ProcessId)
+            : ActivatedSockets.None;
+
+        // Processes the app starts itself - through .NET or through native code - must not believe they are successors,
+        // nor that the service manager's sockets are theirs. That includes every later generation.
+        foreach (var variable in HandoverEnvironment.AllVariables.Concat(HandoverEnvironment.OptionalVariables).Concat(SocketActivation.AllVariables))
         {
             ProcessEnvironment.Unset(variable);
         }
@@ -87,7 +102,7 @@ public static class BatonHostingExtensions
         services.AddSingleton(process);
         services.AddSingleton(signals);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(new ListenerRegistry(inherited));
+        services.AddSingleton(new ListenerRegistry(inherited, activated.Listeners));
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<DrainController>();
 
@@ -117,11 +132,24 @@ public static class BatonHostingExtensions
             return new BatonMetrics(sp.GetRequiredService<IMeterFactory>(), process.Generation, () => drain.OpenConnections);
         });
 
+        // systemd's notify protocol through the Microsoft.Extensions.Hosting.Systemd notifier: the one AddSystemd()
+        // registered, one the app registers, or the package's (silent unless NOTIFY_SOCKET is set). Always, not only
+        // when SystemdHelpers.IsSystemdService() says so: that looks at the parent process, which for a successor is
+        // its predecessor.
+        services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
+        services.AddSingleton<IBatonObserver, SystemdNotifications>();
+
         services.AddSingleton<BatonRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<BatonRuntime>());
+
+        // Baton's lifetime replaces any registered so far, SystemdLifetime included (AddSystemd()/UseSystemd() before
+        // UseBaton()): that one would say READY=1 at ApplicationStarted, also in a successor not yet told "go", and
+        // STOPPING=1 at ApplicationStopping, also in a process that hands over. One registered after UseBaton() is
+        // refused when the host starts (BatonRuntime.StartingAsync).
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, BatonHostLifetime>();
-        services.AddHostedService(sp => new StartupNotes(sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart));
+        services.AddHostedService(sp => new StartupNotes(
+            sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart, activated, sp.GetRequiredService<ISystemdNotifier>()));
         return builder;
     }
 
@@ -141,15 +169,29 @@ public static class BatonHostingExtensions
         }
     }
 
-    /// <summary>What UseBaton found before logging existed, said once the host starts.</summary>
-    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart) : IHostedService
+    /// <summary>What UseBaton found before logging existed, said once the host starts (before Kestrel binds).</summary>
+    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart, ActivatedSockets activated, ISystemdNotifier notifier) : IHostedLifecycleService
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        public Task StartingAsync(CancellationToken cancellationToken)
         {
             var logger = loggerFactory.CreateLogger("Baton");
             if (closedAtStart.Count > 0)
             {
                 Log.StandardDescriptorsClosed(logger, Environment.ProcessId, string.Join(", ", closedAtStart));
+            }
+
+            if (activated.Listeners.Count > 0)
+            {
+                Log.SocketsActivated(logger, Environment.ProcessId, activated.Listeners.Count, activated.Describe());
+            }
+            else if (activated.IgnoredBecause is { } reason)
+            {
+                Log.SocketActivationIgnored(logger, Environment.ProcessId, reason);
+            }
+
+            if (notifier.IsEnabled)
+            {
+                Log.NotifyingServiceManager(logger, Environment.ProcessId);
             }
 
             // Said where it matters: on a C library that needs the fallback.
@@ -162,6 +204,14 @@ public static class BatonHostingExtensions
             return Task.CompletedTask;
         }
 
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -142,4 +142,22 @@ internal static partial class Log
 
     [LoggerMessage(84, LogLevel.Warning, "Process {Pid}: the inherited control socket {Inherited} is not the one the configuration names ({Wanted}); it is replaced")]
     public static partial void ControlMoved(ILogger logger, int pid, string inherited, string wanted);
+
+    [LoggerMessage(60, LogLevel.Information, "Process {Pid} was passed {Count} listening socket(s) by the service manager (socket activation): {Listeners}")]
+    public static partial void SocketsActivated(ILogger logger, int pid, int count, string listeners);
+
+    [LoggerMessage(61, LogLevel.Information, "Process {Pid} serves socket-activated listener {EndPoint} (descriptor {Fd}); nothing is bound")]
+    public static partial void AdoptedActivatedListener(ILogger logger, int pid, string endPoint, int fd);
+
+    [LoggerMessage(62, LogLevel.Warning, "Process {Pid} closed socket-activated listener(s) {EndPoints}: no configured endpoint is bound there (the service manager still holds them; nobody here answers their connections)")]
+    public static partial void ClosedUnclaimedActivated(ILogger logger, int pid, string endPoints);
+
+    [LoggerMessage(63, LogLevel.Information, "Process {Pid}: {Reason}; it binds its endpoints itself")]
+    public static partial void SocketActivationIgnored(ILogger logger, int pid, string reason);
+
+    [LoggerMessage(64, LogLevel.Warning, "Process {Pid} could not tell the service manager {Message}: {Error}")]
+    public static partial void NotifyFailed(ILogger logger, int pid, string message, string error);
+
+    [LoggerMessage(65, LogLevel.Information, "Process {Pid} reports its state to the service manager (NOTIFY_SOCKET is set; the unit needs Type=notify and NotifyAccess=all)")]
+    public static partial void NotifyingServiceManager(ILogger logger, int pid);
 }

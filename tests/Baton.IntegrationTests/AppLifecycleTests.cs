@@ -138,7 +138,7 @@ public sealed class AppLifecycleTests
         Assert.Contains(initial, v => v.StartsWith("BATON_CHANNEL_FD=", StringComparison.Ordinal));
 
         // ...but getenv(), what system() and native libraries pass on, no longer has any of them.
-        foreach (var variable in new[] { "BATON_LISTEN_FDS", "BATON_CHANNEL_FD", "BATON_GENERATION", "BATON_PARENT_PID", "BATON_STDERR_FD", "BATON_STDERR_RELAY_FD" })
+        foreach (var variable in new[] { "BATON_LISTEN_FDS", "BATON_CHANNEL_FD", "BATON_GENERATION", "BATON_PARENT_PID", "BATON_STDERR_FD", "BATON_STDERR_RELAY_FD", "BATON_ACTIVATED_FDS" })
         {
             var (status, body, _) = await new MiniHttpClient(server.BaseAddress).GetAsync($"/native-getenv?name={variable}", closeAfter: true, CancellationToken.None);
             Assert.Equal(200, status);

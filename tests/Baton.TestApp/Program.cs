@@ -17,6 +17,27 @@ if (settings.GetValue<int>("KestrelHeaderLimit") is var headerLimit and > 0)
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestHeadersTotalSize = headerLimit);
 }
 
+// Microsoft.Extensions.Hosting.Systemd's entry points, before or after UseBaton() (TestApp:Systemd=Add|Use, with
+// TestApp:SystemdOrder=before|after). They do anything only when the parent process is named systemd.
+var systemd = settings["Systemd"];
+var systemdAfter = settings["SystemdOrder"] == "after";
+void CallSystemd()
+{
+    if (systemd == "Add")
+    {
+        builder.Services.AddSystemd();
+    }
+    else if (systemd == "Use")
+    {
+        builder.Host.UseSystemd();
+    }
+}
+
+if (!systemdAfter)
+{
+    CallSystemd();
+}
+
 builder.UseBaton(options =>
 {
     if (settings.GetValue<bool>("BeforeBeginThrows"))
@@ -29,6 +50,11 @@ builder.UseBaton(options =>
             $"BeforeBegin: pid {context.ProcessId}, generation {context.Generation}, addresses {string.Join(" ", context.Addresses)}");
     }
 });
+
+if (systemdAfter)
+{
+    CallSystemd();
+}
 
 if (settings.GetValue<bool>("UseBatonTwice"))
 {

@@ -127,8 +127,17 @@ internal sealed class HandoverCoordinator
         }
     }
 
-    /// <summary>Tells the observers that this process now accepts connections (at start, or at "go" in a successor).</summary>
-    public void NotifyServing() => _observers.Notify(o => o.Serving(Generation));
+    /// <summary>
+    /// Tells the observers that this process now accepts connections (at start, or at "go" in a successor) - unless a
+    /// stop came first: a successor stopped between its "ready" and the "go" opens no gate, and must not say READY=1.
+    /// </summary>
+    public void NotifyServing()
+    {
+        if (State == BatonState.Serving)
+        {
+            _observers.Notify(o => o.Serving(Generation));
+        }
+    }
 
     public void Restart() => _ = RequestRestart();
 

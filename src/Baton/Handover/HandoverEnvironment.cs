@@ -48,6 +48,7 @@ internal static class HandoverEnvironment
     public const string StandardErrorRelayVariable = HandoverVariables.StandardErrorRelay;
     public const string ControlVariable = HandoverVariables.Control;
     public const string SupervisorVariable = HandoverVariables.Supervisor;
+    public const string ActivatedVariable = HandoverVariables.Activated;
 
     public static IReadOnlyList<string> AllVariables => HandoverVariables.All;
 
@@ -62,6 +63,7 @@ internal static class HandoverEnvironment
     {
         var first = ProcessSpawner.FirstInheritedDescriptor;
         var renumbered = listeners.Select((l, i) => l with { Descriptor = first + i }).ToList();
+        var activated = string.Join(',', renumbered.Where(l => l.Activated).Select(l => Number(l.Descriptor)));
         var descriptors = listeners.Select(l => l.Descriptor).Concat([channel, standardError, standardErrorRelay]).ToList();
         var variables = new List<string>
         {
@@ -72,6 +74,11 @@ internal static class HandoverEnvironment
             $"{GenerationVariable}={Number(generation)}",
             $"{ParentVariable}={Number(parentPid)}",
         };
+        if (activated.Length > 0)
+        {
+            variables.Add($"{ActivatedVariable}={activated}");
+        }
+
         foreach (var (variable, fd) in new[] { (ControlVariable, control), (SupervisorVariable, supervisor) })
         {
             if (fd >= 0)
@@ -136,7 +143,7 @@ internal static class HandoverEnvironment
         var channel = ParseNumber(ChannelVariable, texts[ChannelVariable]!, minimum: 3);
         var standardError = ParseNumber(StandardErrorVariable, texts[StandardErrorVariable]!, minimum: 3);
         var relay = ParseNumber(StandardErrorRelayVariable, texts[StandardErrorRelayVariable]!, minimum: 3);
-        var listeners = ParseListeners(texts[ListenersVariable]!, checks);
+        var listeners = MarkActivated(ParseListeners(texts[ListenersVariable]!, checks), getVariable(ActivatedVariable));
         var used = new Dictionary<int, string> { [channel] = ChannelVariable };
         foreach (var (fd, variable) in listeners.Select(l => (l.Descriptor, ListenersVariable))
             .Append((standardError, StandardErrorVariable)).Append((relay, StandardErrorRelayVariable)))
@@ -217,6 +224,28 @@ internal static class HandoverEnvironment
         }
 
         return listeners;
+    }
+
+    private static IReadOnlyList<InheritedListener> MarkActivated(IReadOnlyList<InheritedListener> listeners, string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return listeners;
+        }
+
+        var activated = new HashSet<int>();
+        foreach (var entry in text.Split(','))
+        {
+            var fd = ParseNumber(ActivatedVariable, entry, minimum: 3);
+            if (!listeners.Any(l => l.Descriptor == fd))
+            {
+                throw new BatonStartupException($"{ActivatedVariable}: descriptor {fd} is not one of the listeners in {ListenersVariable}.");
+            }
+
+            activated.Add(fd);
+        }
+
+        return listeners.Select(l => activated.Contains(l.Descriptor) ? l with { Activated = true } : l).ToList();
     }
 
     private static int ParseNumber(string variable, string text, int minimum)

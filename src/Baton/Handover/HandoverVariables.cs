@@ -40,9 +40,18 @@ internal static class HandoverVariables
     /// </summary>
     public const string Supervisor = "BATON_SUPERVISOR_FD";
 
+    /// <summary>
+    /// "3,5": the listeners among <see cref="Listeners"/> that the service manager passed to the first generation
+    /// (socket activation), in the successor's numbering; it holds them too, so no generation removes their files.
+    /// </summary>
+    public const string Activated = "BATON_ACTIVATED_FDS";
+
     /// <summary>Set for every successor; all or none.</summary>
     public static readonly IReadOnlyList<string> All = [Listeners, Channel, Generation, Parent, StandardError, StandardErrorRelay];
 
-    /// <summary>Set when there is something to pass: a successor's control socket; a supervisor's channel, for any generation.</summary>
-    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor];
+    /// <summary>
+    /// Set when there is something to pass: a successor's control socket and socket-activated listeners; a supervisor's
+    /// channel, for any generation.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor, Activated];
 }

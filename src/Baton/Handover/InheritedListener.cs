@@ -6,6 +6,12 @@ namespace Baton.Handover;
 /// <summary>A listening socket handed from one generation to the next: its descriptor and the endpoint it is bound to.</summary>
 internal sealed record InheritedListener(int Descriptor, EndPoint EndPoint)
 {
+    /// <summary>
+    /// Passed to the first generation by the service manager (socket activation), which holds the socket too: no
+    /// generation removes its Unix socket file, for the socket unit still listens there.
+    /// </summary>
+    public bool Activated { get; init; }
+
     public string Describe() => FormatEndPoint(EndPoint);
 
     public static string FormatEndPoint(EndPoint endPoint) => endPoint switch

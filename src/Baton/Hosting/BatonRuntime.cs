@@ -28,6 +28,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly PidFile? _pidFile;
     private readonly Control.ControlServer? _control;
     private readonly DateTimeOffset _startedAt = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    private readonly IServiceProvider _services;
     private volatile bool _accepted;
 
     public BatonRuntime(
@@ -39,8 +41,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         IOptions<BatonOptions> options,
         TimeProvider time,
         ILoggerFactory loggerFactory,
-        IEnumerable<IBatonObserver> observers)
+        IEnumerable<IBatonObserver> observers,
+        IServiceProvider services)
     {
+        _services = services;
         _process = process;
         _registry = registry;
         _drain = drain;
@@ -103,7 +107,29 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Runs before any hosted service starts (Kestrel binds nothing before it).</summary>
+    /// <exception cref="BatonStartupException">The host's lifetime is not Baton's.</exception>
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // The host already runs the lifetime it resolved; this is the same singleton.
+        var lifetime = _services.GetService(typeof(IHostLifetime));
+        if (lifetime is not BatonHostLifetime)
+        {
+            throw new BatonStartupException(LifetimeReplaced(lifetime?.GetType()));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    internal static string LifetimeReplaced(Type? lifetime) =>
+        (lifetime == typeof(Microsoft.Extensions.Hosting.Systemd.SystemdLifetime)
+            ? "AddSystemd()/UseSystemd() was called after UseBaton() and replaced Baton's host lifetime with SystemdLifetime. "
+              + "Call UseBaton() after it, or leave it out: UseBaton() speaks systemd's notify protocol itself (READY=1, "
+              + "RELOADING=1, MAINPID=, STOPPING=1) through the same ISystemdNotifier. "
+            : $"The host's lifetime is {lifetime?.FullName ?? "missing"}, not Baton's: something registered an IHostLifetime after UseBaton(). "
+              + "Call UseBaton() after it. ")
+        + "With another lifetime no signal reaches Baton (SIGHUP would not restart, SIGTERM would not drain), and "
+        + "SystemdLifetime would tell systemd STOPPING=1 whenever a process hands over.";
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -254,6 +280,15 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
         else
         {
+            // Sockets the service manager passed that no endpoint took (Kestrel has bound all it was asked to by now).
+            // Closing ours changes nothing for clients: the service manager holds the socket too, so connections to
+            // it wait unanswered either way. Serving an address the configuration does not name would be worse.
+            var closed = _registry.CloseUnclaimed();
+            if (closed.Count > 0)
+            {
+                Log.ClosedUnclaimedActivated(_logger, pid, string.Join(", ", closed));
+            }
+
             Coordinator.NotifyServing();
         }
     }

@@ -58,6 +58,15 @@ internal static unsafe partial class Libc
         public short REvents;
     }
 
+    internal const int CLOCK_MONOTONIC = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeSpec
+    {
+        public nint Seconds;
+        public nint Nanoseconds;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct Linger
     {
@@ -132,6 +141,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "prctl", SetLastError = true)]
     internal static partial int PrCtl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [LibraryImport(LibraryName, EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGetTime(int clock, TimeSpec* time);
 
     [LibraryImport(LibraryName, EntryPoint = "unsetenv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int UnsetEnv(string name);

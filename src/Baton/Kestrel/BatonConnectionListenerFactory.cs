@@ -24,9 +24,9 @@ internal sealed class BatonConnectionListenerFactory(
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         var inner = await _sockets.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
-        var (socket, inherited) = registry.TakeSocketCreatedFor(endpoint);
+        var (socket, adopted) = registry.TakeSocketCreatedFor(endpoint);
         var listener = new GatedListener(
-            inner, socket, inherited, tracker, registry, openNow: !registry.IsSuccessor,
+            inner, socket, inherited: adopted is not null, tracker, registry, openNow: !registry.IsSuccessor, activated: adopted?.Activated ?? false,
             socketFileRemoved: path => Log.UnixSocketRemoved(_logger, Environment.ProcessId, path));
         registry.Add(listener);
         return listener;

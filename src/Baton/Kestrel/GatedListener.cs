@@ -25,10 +25,12 @@ internal sealed class GatedListener : IConnectionListener
     private bool _detached;
     private bool _unbound;
 
-    public GatedListener(IConnectionListener inner, Socket? socket, bool inherited, ConnectionTracker tracker, ListenerRegistry registry, bool openNow, Action<string>? socketFileRemoved = null)
+    public GatedListener(
+        IConnectionListener inner, Socket? socket, bool inherited, ConnectionTracker tracker, ListenerRegistry registry, bool openNow, bool activated = false, Action<string>? socketFileRemoved = null)
     {
         _inner = inner;
         _inherited = inherited;
+        Activated = activated;
         _socketFileRemoved = socketFileRemoved;
         Handle = socket;
         _tracker = tracker;
@@ -47,6 +49,9 @@ internal sealed class GatedListener : IConnectionListener
     public Socket? Handle { get; }
 
     public int Descriptor { get; }
+
+    /// <summary>The service manager passed this socket (socket activation) and holds it too.</summary>
+    public bool Activated { get; }
 
     public EndPoint LocalEndPoint { get; }
 
@@ -173,7 +178,9 @@ internal sealed class GatedListener : IConnectionListener
         // The runtime removes the file of a Unix socket that its own Socket bound; one inherited through handovers was
         // bound by an earlier process, and left behind its file would fail the next cold start with "address in use".
         // This runs only when nobody takes over, and while the file is ours: nobody can bind the path before it goes.
-        if (_inherited && LocalEndPoint is UnixDomainSocketEndPoint unix && unix.ToString() is { Length: > 0 } path
+        // Not for a socket the service manager passed: its socket unit still listens on that path (and starts the
+        // service again on the next connection), so the file is the service manager's.
+        if (_inherited && !Activated && LocalEndPoint is UnixDomainSocketEndPoint unix && unix.ToString() is { Length: > 0 } path
             && path[0] is not ('\0' or '@') && File.Exists(path))
         {
             File.Delete(path);

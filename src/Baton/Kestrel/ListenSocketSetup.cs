@@ -14,7 +14,11 @@ internal sealed class ListenSocketSetup(ListenerRegistry registry, ILoggerFactor
         options.CreateBoundListenSocket = endPoint =>
         {
             var socket = registry.CreateListenSocket(endPoint, bindFresh, out var adopted);
-            if (adopted is not null)
+            if (adopted is not null && !registry.IsSuccessor)
+            {
+                Log.AdoptedActivatedListener(logger, Environment.ProcessId, adopted.Describe(), adopted.Descriptor);
+            }
+            else if (adopted is not null)
             {
                 Log.AdoptedListener(logger, Environment.ProcessId, adopted.Describe(), registry.ParentPid);
             }

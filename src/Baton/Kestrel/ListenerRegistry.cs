@@ -13,14 +13,16 @@ internal sealed class ListenerRegistry
 {
     private readonly object _gate = new();
     private readonly List<(InheritedListener Listener, Socket Socket)> _unclaimed = [];
-    private readonly Dictionary<EndPoint, (Socket Socket, bool Inherited)> _createdFor = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<EndPoint, (Socket Socket, InheritedListener? Adopted)> _createdFor = new(ReferenceEqualityComparer.Instance);
     private readonly List<GatedListener> _listeners = [];
 
-    public ListenerRegistry(InheritedState? inherited)
+    /// <param name="inherited">What a successor was handed by its predecessor; null in the first generation.</param>
+    /// <param name="activated">What the service manager passed to the first generation (socket activation).</param>
+    public ListenerRegistry(InheritedState? inherited, IReadOnlyList<InheritedListener>? activated = null)
     {
         IsSuccessor = inherited is not null;
         ParentPid = inherited?.ParentPid ?? 0;
-        foreach (var listener in inherited?.Listeners ?? [])
+        foreach (var listener in inherited?.Listeners ?? activated ?? [])
         {
             // Close-on-exec again at once: the descriptor was handed to us for Kestrel, not for any process the app starts.
             Descriptors.SetCloseOnExec(listener.Descriptor, true);
@@ -67,18 +69,18 @@ internal sealed class ListenerRegistry
                 socket = bindFresh(endPoint);
             }
 
-            _createdFor[endPoint] = (socket, adopted is not null);
+            _createdFor[endPoint] = (socket, adopted);
         }
 
         return socket;
     }
 
-    /// <summary>The socket made for <paramref name="endPoint"/> by <see cref="CreateListenSocket"/>, and whether it was inherited.</summary>
-    public (Socket? Socket, bool Inherited) TakeSocketCreatedFor(EndPoint endPoint)
+    /// <summary>The socket made for <paramref name="endPoint"/> by <see cref="CreateListenSocket"/>, and the inherited listener it was, if any.</summary>
+    public (Socket? Socket, InheritedListener? Adopted) TakeSocketCreatedFor(EndPoint endPoint)
     {
         lock (_gate)
         {
-            return _createdFor.Remove(endPoint, out var created) ? created : (null, false);
+            return _createdFor.Remove(endPoint, out var created) ? created : (null, null);
         }
     }
 
@@ -115,5 +117,5 @@ internal sealed class ListenerRegistry
     }
 
     public IReadOnlyList<InheritedListener> Snapshot() =>
-        Listeners.Where(l => l.Handle is not null).Select(l => new InheritedListener(l.Descriptor, l.LocalEndPoint)).ToList();
+        Listeners.Where(l => l.Handle is not null).Select(l => new InheritedListener(l.Descriptor, l.LocalEndPoint) { Activated = l.Activated }).ToList();
 }

@@ -18,10 +18,11 @@ internal static class BlogServer
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
-    public static Task<ServerProcess> StartAsync(BlogUser user, IReadOnlyList<string>? arguments = null)
+    public static Task<ServerProcess> StartAsync(BlogUser user, IReadOnlyList<string>? arguments = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var app = SampleApp.Built("Blog");
-        return ServerProcess.StartAsync(app, arguments, environment: BlogClient.Environment,
+        var variables = BlogClient.Environment.Concat(environment ?? new Dictionary<string, string>()).ToDictionary();
+        return ServerProcess.StartAsync(app, arguments, environment: variables,
             prepare: workDirectory => AddUserAsync(app, workDirectory, user, arguments ?? []));
     }
 

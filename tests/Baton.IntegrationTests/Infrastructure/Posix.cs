@@ -25,6 +25,61 @@ internal static partial class Posix
         }
     }
 
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseNative(int fd);
+
+    /// <summary>
+    /// A copy of <paramref name="fd"/> numbered exactly <paramref name="at"/> and WITHOUT close-on-exec: every process
+    /// started while it is open inherits it. Dispose closes it; keep it open only around the one start that needs it.
+    /// </summary>
+    public static InheritableDescriptor Inheritable(int fd, int at)
+    {
+        // F_DUPFD takes the lowest free number from "at" on: anything else means "at" is in use, and is refused rather
+        // than closed under its owner.
+        var copy = Fcntl(fd, 0 /* F_DUPFD */, at);
+        if (copy == -1)
+        {
+            throw new InvalidOperationException($"fcntl(F_DUPFD, {fd}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        if (copy != at)
+        {
+            _ = CloseNative(copy);
+            throw new InvalidOperationException($"descriptor {at} is in use in the test process");
+        }
+
+        return new InheritableDescriptor(copy);
+    }
+
+    /// <summary>The kernel's name for what a descriptor of a process is ("socket:[1234]"); null when it is not open.</summary>
+    public static string? DescriptorTarget(int pid, int fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/{pid}/fd/{fd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>What every open descriptor of a process refers to.</summary>
+    public static IReadOnlyList<string> DescriptorTargets(int pid) =>
+        Directory.EnumerateFiles($"/proc/{pid}/fd")
+            .Select(path => int.Parse(Path.GetFileName(path), System.Globalization.CultureInfo.InvariantCulture))
+            .Select(fd => DescriptorTarget(pid, fd)).OfType<string>().ToList();
+
+    public sealed class InheritableDescriptor(int fd) : IDisposable
+    {
+        public int Fd { get; } = fd;
+
+        public void Dispose() => _ = CloseNative(Fd);
+    }
+
     /// <summary>Sends the signal; false when the process no longer exists (ESRCH).</summary>
     public static bool TryKill(int pid, int signal) => KillNative(pid, signal) == 0;
 

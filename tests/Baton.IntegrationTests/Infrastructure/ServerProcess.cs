@@ -25,6 +25,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     {
         _root = root;
         WorkDirectory = workDirectory;
+        FirstServingPid = root.Id;
         _pids.TryAdd(root.Id, 0);
     }
 
@@ -57,6 +58,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <param name="environment">Extra environment variables.</param>
     /// <param name="waitUntilServing">Returns only once the app serves.</param>
     /// <param name="prepare">Run with the work directory (the app's copy) before the app starts, e.g. a setup command.</param>
+    /// <param name="shell">The shell that runs <paramref name="shellPrefix"/> (bash takes descriptor numbers above 9).</param>
+    /// <param name="duringStart">Called right before the process is started, disposed right after (a descriptor it is to inherit).</param>
+    /// <param name="parentNamed">
+    /// Runs the app as the child of a shell whose process name is this (a copy of /bin/sh under that name), instead of
+    /// exec'ing it: "systemd" is what Microsoft.Extensions.Hosting.Systemd looks for in the parent. The root process is
+    /// then the shell, <see cref="FirstServingPid"/> the app.
+    /// </param>
     public static async Task<ServerProcess> StartAsync(
         SampleApp app,
         IEnumerable<string>? extraArguments = null,
@@ -65,7 +73,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         bool waitUntilServing = true,
         Func<string, Task>? prepare = null,
         IReadOnlyList<string>? launcher = null,
-        bool trackLoggedPids = true)
+        bool trackLoggedPids = true,
+        string shell = "/bin/sh",
+        Func<IDisposable>? duringStart = null,
+        string? parentNamed = null)
     {
         var workDirectory = Directory.CreateTempSubdirectory("baton-test-").FullName;
         CopyDirectory(app.Directory, workDirectory);
@@ -112,7 +123,22 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
-        if (shellPrefix is null)
+        if (parentNamed is not null)
+        {
+            // The shell waits for the app (a command that is not the last one is not exec'd) and exits with its status.
+            var parent = Path.Combine(workDirectory, ".parent", parentNamed);
+            Directory.CreateDirectory(Path.GetDirectoryName(parent)!);
+            File.Copy("/bin/sh", parent);
+            start.FileName = parent;
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"{shellPrefix ?? ":"}; \"$0\" \"$@\"; exit $?");
+            start.ArgumentList.Add(program);
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+        else if (shellPrefix is null)
         {
             start.FileName = program;
             foreach (var argument in arguments)
@@ -122,7 +148,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
         else
         {
-            start.FileName = "/bin/sh";
+            start.FileName = shell;
             start.ArgumentList.Add("-c");
             start.ArgumentList.Add($"{shellPrefix}; exec \"$0\" \"$@\"");
             start.ArgumentList.Add(program);
@@ -140,7 +166,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        var root = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
+        Process root;
+        using (duringStart?.Invoke())
+        {
+            root = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null");
+        }
+
         // Pids logged inside a new pid namespace are not this machine's: tracking (and at the end killing) them would hit
         // unrelated processes. Then only the root is tracked, and killing it ends the namespace.
         var server = new ServerProcess(root, workDirectory) { _trackLoggedPids = trackLoggedPids };
@@ -154,8 +185,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             {
                 var listening = await server.WaitForLineAsync(l => ListeningRegex().IsMatch(l), DefaultWait);
                 server.BaseAddress = new Uri(ListeningRegex().Match(listening).Groups[1].Value);
+                var runsUnderAnother = launcher is not null || parentNamed is not null;
                 var actual = await server.WaitForLineAsync(
-                    l => launcher is null ? l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal) : ActualPidRegex().IsMatch(l),
+                    l => runsUnderAnother ? ActualPidRegex().IsMatch(l) : l.Contains("Actual pid is " + root.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal),
                     DefaultWait);
                 server.FirstServingPid = int.Parse(ActualPidRegex().Match(actual).Groups[1].Value, CultureInfo.InvariantCulture);
 
