@@ -80,6 +80,9 @@ public sealed partial class SupervisorTests
         // A fixed port, as a real service has: the restarted worker binds it again.
         await using var server = await ServerProcess.StartAsync(
             SampleApp.Hello, ["--urls", $"http://127.0.0.1:{FreePort()}"], launcher: BatonCli.Command("run", "--"));
+
+        // Once the supervisor knows it served: a worker that dies before saying so is one that never served.
+        await server.WaitForLineAsync(l => l.Contains($"worker {server.FirstServingPid} serves", StringComparison.Ordinal));
         server.Signal(server.FirstServingPid, Posix.SIGKILL);
 
         await server.WaitForLineAsync(l => l.Contains($"worker {server.FirstServingPid} CRASHED (was killed by signal 9 (SIGKILL)); restarting it in 1 s", StringComparison.Ordinal));
