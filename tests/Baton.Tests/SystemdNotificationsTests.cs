@@ -150,7 +150,8 @@ public sealed class SystemdNotificationsTests
     {
         // Stopwatch reads CLOCK_MONOTONIC on Linux too: the two agree to well within a second.
         var ours = MonotonicClock.Microseconds();
-        var stopwatch = System.Diagnostics.Stopwatch.GetTimestamp() * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
+        // In 128 bits: a nanosecond timestamp times a million overflows 64 bits after about 2.5 hours of uptime.
+        var stopwatch = (long)((Int128)System.Diagnostics.Stopwatch.GetTimestamp() * 1_000_000 / System.Diagnostics.Stopwatch.Frequency);
         Assert.InRange(ours - stopwatch, -1_000_000, 1_000_000);
     }
 
