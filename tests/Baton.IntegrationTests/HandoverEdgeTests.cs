@@ -74,7 +74,7 @@ public sealed class HandoverEdgeTests
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(6))
         {
-            Posix.TryKill(server.ReadPidFile(), Posix.SIGHUP);
+            server.TrySignal(server.ReadPidFile(), Posix.SIGHUP);
             sent++;
             var next = clock.Elapsed + TimeSpan.FromMilliseconds(300);
             while (clock.Elapsed < next)

@@ -61,7 +61,7 @@ public sealed class RestartUnderLoadTests
         var sent = 0;
         for (var i = 0; i < 20; i++)
         {
-            sent += Posix.TryKill(toPidFile ? server.ReadPidFile() : first, Posix.SIGHUP) ? 1 : 0;
+            sent += server.TrySignal(toPidFile ? server.ReadPidFile() : first, Posix.SIGHUP) ? 1 : 0;
             await Task.Delay(10);
         }
 

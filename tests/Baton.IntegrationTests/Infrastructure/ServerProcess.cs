@@ -18,6 +18,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly ConcurrentQueue<string> _errorLines = new();
     private readonly ConcurrentDictionary<int, byte> _pids = new();
+
+    // SIGHUPs this test sent, per pid. A signal is handled on a runtime thread and its log line is written by the
+    // console logger's own thread: a process may look settled in the log while a SIGHUP it got is still on its way to
+    // becoming a handover. Settled therefore also means every SIGHUP sent has been answered in the log.
+    private readonly ConcurrentDictionary<int, int> _sighupsSent = new();
     private readonly SemaphoreSlim _newLine = new(0);
     private bool _trackLoggedPids = true;
 
@@ -204,7 +209,39 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
-    public void Signal(int pid, int signal) => Posix.Kill(pid, signal);
+    public void Signal(int pid, int signal)
+    {
+        Posix.Kill(pid, signal);
+        CountSent(pid, signal);
+    }
+
+    /// <summary>Sends a signal to a pid that may have exited already; true if it was delivered.</summary>
+    public bool TrySignal(int pid, int signal)
+    {
+        if (!Posix.TryKill(pid, signal))
+        {
+            return false;
+        }
+
+        CountSent(pid, signal);
+        return true;
+    }
+
+    private void CountSent(int pid, int signal)
+    {
+        if (signal == Posix.SIGHUP)
+        {
+            _sighupsSent.AddOrUpdate(pid, 1, (_, n) => n + 1);
+        }
+    }
+
+    /// <summary>SIGHUPs sent to a still living process that it has not yet answered in the log (received, deferred or ignored).</summary>
+    private int UnansweredSighups() => _sighupsSent
+        .Where(sent => Posix.IsAlive(sent.Key))
+        .Sum(sent => Math.Max(0, sent.Value - CountLines(l =>
+            l.Contains($"SIGHUP received by process {sent.Key}:", StringComparison.Ordinal)
+            || l.Contains($"SIGHUP deferred by process {sent.Key}:", StringComparison.Ordinal)
+            || l.Contains($"SIGHUP ignored by process {sent.Key}:", StringComparison.Ordinal))));
 
     public int ReadPidFile() => int.Parse(File.ReadAllText(PidFile).Trim(), CultureInfo.InvariantCulture);
 
@@ -235,8 +272,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// Waits until every handover that was started has ended (ready or failed), every process that handed over has
-    /// exited, and every SIGHUP a process deferred (while its predecessor drained) has been carried out, or its process
-    /// is gone; returns the number of successful handovers.
+    /// exited, every SIGHUP sent through <see cref="Signal"/> or <see cref="TrySignal"/> has been answered in the log,
+    /// and every SIGHUP a process deferred (while its predecessor drained) has been carried out, or its process is gone;
+    /// returns the number of successful handovers.
     /// </summary>
     public async Task<int> WaitUntilSettledAsync(TimeSpan? timeout = null)
     {
@@ -251,14 +289,15 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             var deferredPending = _lines.Select(l => DeferredRegex().Match(l)).Where(m => m.Success)
                 .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Distinct()
                 .Count(pid => alive.Contains(pid) && !_lines.Any(l => l.Contains($"process {pid} starts the deferred restart", StringComparison.Ordinal)));
-            if (started == ready + failed && exited == ready && alive.Count == 1 && deferredPending == 0)
+            var unanswered = UnansweredSighups();
+            if (started == ready + failed && exited == ready && alive.Count == 1 && deferredPending == 0 && unanswered == 0)
             {
                 return ready;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Not settled: {started} started, {ready} ready, {failed} failed, {exited} exited, {deferredPending} deferred, alive {string.Join(",", alive)}. Log:\n{Log}");
+                throw new TimeoutException($"Not settled: {started} started, {ready} ready, {failed} failed, {exited} exited, {deferredPending} deferred, {unanswered} SIGHUP(s) unanswered, alive {string.Join(",", alive)}. Log:\n{Log}");
             }
 
             using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
