@@ -335,7 +335,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             _process.Successor!.SwitchStandardError();
 
             // Only now are the inherited sockets this process's to close: until "go" the predecessor served on them.
-            foreach (var closed in _registry.CloseUnclaimed())
+            foreach (var closed in _registry.CloseUnclaimed(path => Log.UnixSocketRemoved(_logger, pid, path)))
             {
                 Log.ClosedUnclaimed(_logger, pid, closed);
             }
