@@ -102,6 +102,34 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_certificate_that_cannot_be_read_fails_the_handover_and_the_old_process_serves_on_with_the_old_one()
+    {
+        string first = null!;
+        await using var server = await ServerProcess.StartAsync(
+            SampleApp.Hello,
+            PemEndpoints(),
+            prepare: directory =>
+            {
+                first = TestCertificates.WritePem(Path.Combine(directory, "cert.pem"), Path.Combine(directory, "key.pem"), "first");
+                return Task.CompletedTask;
+            });
+        var https = await server.ListeningAddressAsync("https");
+
+        // A new certificate whose key is not the one it was issued for: a deployment that swapped one file of two.
+        TestCertificates.WritePem(Path.Combine(server.WorkDirectory, "cert.pem"), Path.Combine(server.WorkDirectory, "other-key.pem"), "second");
+        server.Signal(server.RootPid, Posix.SIGHUP);
+        var failure = await server.WaitForLineAsync(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));
+        Assert.Equal(0, await server.WaitUntilSettledAsync());
+
+        output.WriteLine(failure);
+        Assert.Contains($"process {server.RootPid} keeps serving", failure, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(server.WorkDirectory, "key.pem"), failure, StringComparison.Ordinal);
+        Assert.Equal(first, await TestCertificates.ServedThumbprintAsync(https.Port));
+        var (status, body, _) = await new MiniHttpClient(https).GetAsync("/", closeAfter: true, CancellationToken.None);
+        Assert.Equal((200, server.RootPid), (status, PidOf(body)));
+    }
+
+    [Fact]
     public async Task Https_from_urls_with_a_default_pfx_certificate_serves_and_is_handed_over()
     {
         string thumbprint = null!;
