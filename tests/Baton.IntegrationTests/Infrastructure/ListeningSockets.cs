@@ -43,9 +43,18 @@ internal static partial class ListeningSockets
         return null;
     }
 
-    /// <summary>Whether process <paramref name="pid"/> has a descriptor for the socket with this inode.</summary>
-    public static bool Holds(int pid, string inode) =>
-        Directory.EnumerateFiles($"/proc/{pid}/fd").Any(fd => LinkTarget(fd) == $"socket:[{inode}]");
+    /// <summary>Whether process <paramref name="pid"/> has a descriptor for the socket with this inode (a process that is gone has none).</summary>
+    public static bool Holds(int pid, string inode)
+    {
+        try
+        {
+            return Directory.EnumerateFiles($"/proc/{pid}/fd").Any(fd => LinkTarget(fd) == $"socket:[{inode}]");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Replaces the Kestrel:Endpoints section of the appsettings.json in <paramref name="directory"/> (temporary file, rename).</summary>
     public static void WriteEndpoints(string directory, JsonObject endpoints)
