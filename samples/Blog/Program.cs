@@ -15,6 +15,11 @@ if (UsersCommand.Matches(args))
 // The gin-blog API on Baton: `kill -HUP <pid>` starts a new process that takes over the listening socket (and
 // re-reads appsettings.json), while this one finishes what it is serving.
 var builder = WebApplication.CreateSlimBuilder(args);
+
+// The slim builder leaves HTTPS out of Kestrel's configuration loader: without this, an https endpoint in
+// Kestrel:Endpoints or --urls fails the start. Certificates (PEM or PFX) are read by each process at start, so a SIGHUP
+// after swapping the files serves the new ones.
+builder.WebHost.UseKestrelHttpsConfiguration();
 builder.UseBaton(baton => baton.PidFile = BlogServices.UnderContentRoot(baton.PidFile, builder.Environment.ContentRootPath));
 builder.AddBlog();
 

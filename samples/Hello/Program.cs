@@ -5,6 +5,11 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 // The smallest app on Baton: `kill -HUP <pid>` restarts it without dropping a request.
 var builder = WebApplication.CreateSlimBuilder(args);
 
+// The slim builder leaves HTTPS out of Kestrel's configuration loader: without this, an https endpoint in
+// Kestrel:Endpoints or --urls fails the start. With it, certificates (PEM or PFX) come from configuration and are read
+// by each process at start, so a SIGHUP after swapping the files serves the new ones.
+builder.WebHost.UseKestrelHttpsConfiguration();
+
 // Hello:PlainKestrel=true runs the same app without Baton: the baseline the benchmarks compare against.
 if (!builder.Configuration.GetValue<bool>("Hello:PlainKestrel"))
 {

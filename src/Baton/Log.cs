@@ -124,6 +124,9 @@ internal static partial class Log
     [LoggerMessage(53, LogLevel.Information, "Process {Pid} removed Unix socket file {Path}")]
     public static partial void UnixSocketRemoved(ILogger logger, int pid, string path);
 
+    [LoggerMessage(54, LogLevel.Warning, "Process {Pid} could not remove Unix socket file {Path} of a listener it closed: {Reason}")]
+    public static partial void UnixSocketNotRemoved(ILogger logger, int pid, string path, string reason);
+
     // 70-79: health checks and metrics.
     [LoggerMessage(70, LogLevel.Information, "Process {Pid}: the Baton readiness check follows the host's lifetime (UseBaton() was not called)")]
     public static partial void ReadinessWithoutBaton(ILogger logger, int pid);

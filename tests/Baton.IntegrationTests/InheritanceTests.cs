@@ -27,7 +27,7 @@ public sealed class InheritanceTests
             Assert.DoesNotContain(next, PidsHolding(marker, [next]));
 
             // The adopted listener is close-on-exec again in the successor, so a process it starts does not get it.
-            var listenerInode = ListeningSocketInode(server.Port);
+            var listenerInode = ListeningSockets.TcpInode(server.Port);
             var adopted = Directory.EnumerateFiles($"/proc/{next}/fd")
                 .Where(fd => ReadLink(fd) == $"socket:[{listenerInode}]")
                 .ToList();
@@ -162,21 +162,6 @@ public sealed class InheritanceTests
         {
             return null;
         }
-    }
-
-    private static string ListeningSocketInode(int port)
-    {
-        var hexPort = port.ToString("X4", CultureInfo.InvariantCulture);
-        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
-        {
-            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields[1].EndsWith(":" + hexPort, StringComparison.Ordinal) && fields[3] == "0A")
-            {
-                return fields[9];
-            }
-        }
-
-        throw new InvalidOperationException($"no listening socket on port {port}");
     }
 
     private static bool IsCloseOnExec(int pid, string fd)

@@ -21,6 +21,10 @@ internal sealed record InheritedListener(int Descriptor, EndPoint EndPoint)
         _ => throw new NotSupportedException($"Baton cannot hand over a listener bound to {endPoint} ({endPoint.GetType().Name})."),
     };
 
+    /// <summary>The file a Unix socket bound to <paramref name="endPoint"/> has; null for TCP and for an abstract socket (no file).</summary>
+    public static string? SocketFilePath(EndPoint endPoint) =>
+        endPoint is UnixDomainSocketEndPoint unix && unix.ToString() is { Length: > 0 } path && path[0] is not ('\0' or '@') ? path : null;
+
     public static bool TryParseEndPoint(string text, out EndPoint? endPoint)
     {
         endPoint = null;

@@ -335,7 +335,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             _process.Successor!.SwitchStandardError();
 
             // Only now are the inherited sockets this process's to close: until "go" the predecessor served on them.
-            foreach (var closed in _registry.CloseUnclaimed())
+            var unclaimed = _registry.CloseUnclaimed(
+                path => Log.UnixSocketRemoved(_logger, pid, path),
+                (path, reason) => Log.UnixSocketNotRemoved(_logger, pid, path, reason));
+            foreach (var closed in unclaimed)
             {
                 Log.ClosedUnclaimed(_logger, pid, closed);
             }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Baton.Handover;
 using Baton.Interop;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -180,8 +181,7 @@ internal sealed class GatedListener : IConnectionListener
         // This runs only when nobody takes over, and while the file is ours: nobody can bind the path before it goes.
         // Not for a socket the service manager passed: its socket unit still listens on that path (and starts the
         // service again on the next connection), so the file is the service manager's.
-        if (_inherited && !Activated && LocalEndPoint is UnixDomainSocketEndPoint unix && unix.ToString() is { Length: > 0 } path
-            && path[0] is not ('\0' or '@') && File.Exists(path))
+        if (_inherited && !Activated && InheritedListener.SocketFilePath(LocalEndPoint) is { } path && File.Exists(path))
         {
             File.Delete(path);
             _socketFileRemoved?.Invoke(path);

@@ -100,14 +100,35 @@ internal sealed class ListenerRegistry
         }
     }
 
-    /// <summary>Closes inherited listeners the configuration no longer asks for; returns what they were bound to.</summary>
-    public IReadOnlyList<string> CloseUnclaimed()
+    /// <summary>
+    /// Closes inherited listeners the configuration no longer asks for; returns what they were bound to. The file of a
+    /// Unix socket among them is removed too (reported to <paramref name="socketFileRemoved"/>, or with the reason to
+    /// <paramref name="socketFileNotRemoved"/>): the runtime removes only files its own Socket bound, and this one was
+    /// bound by an earlier generation; left behind, a later configuration or cold start that names the path again would
+    /// fail with "address in use". Not for a socket the service manager passed: its socket unit still listens on that path.
+    /// </summary>
+    public IReadOnlyList<string> CloseUnclaimed(Action<string>? socketFileRemoved = null, Action<string, string>? socketFileNotRemoved = null)
     {
         lock (_gate)
         {
             var closed = _unclaimed.Select(u => u.Listener.Describe()).ToList();
-            foreach (var (_, socket) in _unclaimed)
+            foreach (var (listener, socket) in _unclaimed)
             {
+                // The path goes before the socket: while it exists, nobody else can bind it, so it is still ours.
+                if (!listener.Activated && InheritedListener.SocketFilePath(listener.EndPoint) is { } path && File.Exists(path))
+                {
+                    // A file that cannot go (its directory turned read-only) must not keep the socket open: it is closed anyway.
+                    try
+                    {
+                        File.Delete(path);
+                        socketFileRemoved?.Invoke(path);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        socketFileNotRemoved?.Invoke(path, ex.Message);
+                    }
+                }
+
                 socket.Dispose();
             }
 

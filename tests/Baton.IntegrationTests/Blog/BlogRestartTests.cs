@@ -89,6 +89,39 @@ public sealed class BlogRestartTests(ITestOutputHelper output)
         Assert.Equal(next, server.ReadPidFile());
     }
 
+    [Fact]
+    public async Task Https_from_urls_with_a_default_pem_certificate_serves_and_a_swapped_certificate_is_served_after_sighup()
+    {
+        var certificates = Directory.CreateTempSubdirectory("blog-tls-").FullName;
+        try
+        {
+            var certificate = Path.Combine(certificates, "cert.pem");
+            var key = Path.Combine(certificates, "key.pem");
+            var first = TestCertificates.WritePem(certificate, key, "blog first");
+            var user = BlogUser.New();
+            await using var server = await BlogServer.StartAsync(
+                user,
+                [
+                    "--urls", "http://127.0.0.1:0;https://127.0.0.1:0",
+                    "--Kestrel:Certificates:Default:Path=" + certificate,
+                    "--Kestrel:Certificates:Default:KeyPath=" + key,
+                ]);
+            var https = await server.ListeningAddressAsync("https");
+            var client = new MiniHttpClient(https);
+            Assert.Equal(200, (await client.GetAsync("/health/ready", closeAfter: true, CancellationToken.None)).Status);
+            Assert.Equal(first, client.ServedThumbprint);
+
+            var second = TestCertificates.WritePem(certificate, key, "blog second");
+            await server.RestartAsync(server.RootPid);
+            Assert.Equal(200, (await client.GetAsync("/health/ready", closeAfter: true, CancellationToken.None)).Status);
+            Assert.Equal(second, client.ServedThumbprint);
+        }
+        finally
+        {
+            Directory.Delete(certificates, recursive: true);
+        }
+    }
+
     private async Task CreatesSurviveRestartsAsync(ServerProcess server, BlogUser user, ConnectionMode mode)
     {
         using var client = await BlogClient.LoginAsync(server.BaseAddress, user);

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -130,7 +132,7 @@ internal sealed partial class LoadGenerator
                     _byPid.AddOrUpdate(pid, 1, (_, n) => n + 1);
                     Interlocked.Increment(ref _succeeded);
                 }
-                catch (Exception ex) when (ex is IOException or SocketException or FormatException or InvalidDataException)
+                catch (Exception ex) when (ex is IOException or SocketException or System.Security.Authentication.AuthenticationException or FormatException or InvalidDataException)
                 {
                     client.Reset();
                     Fail($"{ex.GetType().Name}: {ex.Message}");
@@ -158,11 +160,13 @@ internal sealed partial class LoadGenerator
 
 /// <summary>
 /// The least HTTP/1.1 client that can hold a keep-alive connection: one request at a time, Content-Length bodies,
-/// honours <c>Connection: close</c>, never retries.
+/// honours <c>Connection: close</c>, never retries. An https address is spoken over TLS, accepting the tests'
+/// self-signed certificates.
 /// </summary>
 internal sealed class MiniHttpClient(Uri server)
 {
     private Socket? _socket;
+    private Stream? _stream;
     private byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
@@ -170,6 +174,9 @@ internal sealed class MiniHttpClient(Uri server)
 
     /// <summary>Called with the body bytes read so far, each time more arrived; the read waits for it to finish.</summary>
     public Func<long, Task>? BodyProgress { get; init; }
+
+    /// <summary>The thumbprint of the certificate the server presented on the last connection this client opened (https only).</summary>
+    public string? ServedThumbprint { get; private set; }
 
     public Task<(int Status, string Body, long Length)> GetAsync(string pathAndQuery, bool closeAfter, CancellationToken cancel, bool keepBody = true) =>
         SendAsync("GET", pathAndQuery, jsonBody: null, bearerToken: null, closeAfter, cancel, keepBody);
@@ -182,7 +189,16 @@ internal sealed class MiniHttpClient(Uri server)
         {
             _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             await _socket.ConnectAsync(server.Host, server.Port, cancel);
+            _stream = new NetworkStream(_socket, ownsSocket: false);
             _start = _end = 0;
+            if (server.Scheme == Uri.UriSchemeHttps)
+            {
+                var tls = new SslStream(_stream);
+                _stream = tls;
+                await tls.AuthenticateAsClientAsync(TestCertificates.ClientOptions(), cancel);
+                using var served = new X509Certificate2(tls.RemoteCertificate!);
+                ServedThumbprint = served.Thumbprint;
+            }
         }
 
         var body = jsonBody is null ? [] : Encoding.UTF8.GetBytes(jsonBody);
@@ -193,7 +209,7 @@ internal sealed class MiniHttpClient(Uri server)
             .Append(jsonBody is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\n"))
             .Append("\r\n")
             .ToString();
-        await _socket.SendAsync(Encoding.ASCII.GetBytes(request).Concat(body).ToArray(), SocketFlags.None, cancel);
+        await _stream!.WriteAsync(Encoding.ASCII.GetBytes(request).Concat(body).ToArray(), cancel);
 
         var headerEnd = await FillUntilHeadersAsync(cancel);
         var headers = Encoding.ASCII.GetString(_buffer, _start, headerEnd - _start);
@@ -264,6 +280,8 @@ internal sealed class MiniHttpClient(Uri server)
 
     public void Reset()
     {
+        _stream?.Dispose();
+        _stream = null;
         _socket?.Dispose();
         _socket = null;
         _start = _end = 0;
@@ -337,7 +355,7 @@ internal sealed class MiniHttpClient(Uri server)
             }
         }
 
-        var received = await _socket!.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancel);
+        var received = await _stream!.ReadAsync(_buffer.AsMemory(_end), cancel);
         if (received == 0)
         {
             throw new IOException("connection closed by the server before the response was complete");

@@ -271,6 +271,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public int CountLines(Func<string, bool> match) => _lines.Count(match);
 
     /// <summary>
+    /// The address the first generation reported for <paramref name="scheme"/> on 127.0.0.1 ("Now listening on"): the
+    /// port the kernel picked for an endpoint asked for with port 0. Later generations inherit that socket.
+    /// </summary>
+    public async Task<Uri> ListeningAddressAsync(string scheme)
+    {
+        var prefix = $"Now listening on: {scheme}://127.0.0.1:";
+        var line = await WaitForLineAsync(l => l.Contains(prefix, StringComparison.Ordinal));
+        return new Uri(line[line.IndexOf(prefix, StringComparison.Ordinal)..]["Now listening on: ".Length..].Trim());
+    }
+
+    /// <summary>
     /// Waits until every handover that was started has ended (ready or failed), every process that handed over has
     /// exited, every SIGHUP sent through <see cref="Signal"/> or <see cref="TrySignal"/> has been answered in the log,
     /// and every SIGHUP a process deferred (while its predecessor drained) has been carried out, or its process is gone;
