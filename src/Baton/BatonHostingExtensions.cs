@@ -135,7 +135,7 @@ public static class BatonHostingExtensions
         // The drain signal for long-lived connections: fired by the coordinator's Draining transition. It replaces one
         // AddBatonDrainSignal() registered earlier (that one follows ApplicationStopping, which under Baton comes only
         // after the drain).
-        services.AddSingleton<DrainSignal>();
+        services.AddSingleton(static sp => new DrainSignal(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Baton")));
         services.AddSingleton<IBatonObserver>(static sp => sp.GetRequiredService<DrainSignal>());
         services.RemoveAll<IBatonDrainSignal>();
         services.AddSingleton<IBatonDrainSignal>(static sp => sp.GetRequiredService<DrainSignal>());

@@ -9,10 +9,9 @@ namespace Baton.Draining;
 /// and never while a handover is only attempted. So a client told to reconnect reaches the new process (or another
 /// instance), never this one again.
 /// </summary>
-internal sealed class DrainSignal(ILoggerFactory loggerFactory) : IBatonDrainSignal, IBatonObserver
+internal sealed class DrainSignal(ILogger logger) : IBatonDrainSignal, IBatonObserver
 {
     private readonly CancellationTokenSource _draining = new();
-    private readonly ILogger _logger = loggerFactory.CreateLogger("Baton");
     private int _fired;
 
     public CancellationToken Draining => _draining.Token;
@@ -40,7 +39,7 @@ internal sealed class DrainSignal(ILoggerFactory loggerFactory) : IBatonDrainSig
             }
             catch (AggregateException ex)
             {
-                Log.DrainSignalCallbackFailed(_logger, Environment.ProcessId, ex.InnerExceptions.Count, ex.InnerException!);
+                Log.DrainSignalCallbackFailed(logger, Environment.ProcessId, ex.InnerExceptions.Count, ex.InnerException!);
             }
         });
     }
