@@ -26,14 +26,9 @@ done
 bash scripts/apt-ensure.sh wrk hey curl
 out=artifacts/bench
 mkdir -p "$out"
-if $aot; then
-  bash scripts/apt-ensure.sh clang-14 zlib1g-dev
-  dotnet publish samples/Hello -c Release -p:PublishAot=true -o "$out/hello" -nologo -v quiet
-  app=("$out/hello/Hello")
-else
-  dotnet publish samples/Hello -c Release -o "$out/hello" -nologo -v quiet
-  app=(dotnet "$out/hello/Hello.dll")
-fi
+source bench/lib.sh
+publish_hello "$out" "$aot"
+app=("${hello[@]}")
 
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port/"

@@ -132,6 +132,14 @@ public static class BatonHostingExtensions
             return new BatonMetrics(sp.GetRequiredService<IMeterFactory>(), process.Generation, () => drain.OpenConnections);
         });
 
+        // The drain signal for long-lived connections: fired by the coordinator's Draining transition. It replaces one
+        // AddBatonDrainSignal() registered earlier (that one follows ApplicationStopping, which under Baton comes only
+        // after the drain).
+        services.AddSingleton(static sp => new DrainSignal(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Baton")));
+        services.AddSingleton<IBatonObserver>(static sp => sp.GetRequiredService<DrainSignal>());
+        services.RemoveAll<IBatonDrainSignal>();
+        services.AddSingleton<IBatonDrainSignal>(static sp => sp.GetRequiredService<DrainSignal>());
+
         // systemd's notify protocol through the Microsoft.Extensions.Hosting.Systemd notifier: the one AddSystemd()
         // registered, one the app registers, or the package's (silent unless NOTIFY_SOCKET is set). Always, not only
         // when SystemdHelpers.IsSystemdService() says so: that looks at the parent process, which for a successor is
@@ -151,6 +159,21 @@ public static class BatonHostingExtensions
         services.AddHostedService(sp => new StartupNotes(
             sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart, activated, sp.GetRequiredService<ISystemdNotifier>()));
         return builder;
+    }
+
+    /// <summary>
+    /// Makes <see cref="IBatonDrainSignal"/> resolvable whether or not the app runs under <c>UseBaton()</c> (an app that
+    /// calls <c>UseBaton()</c> only on Linux, or only in production): without Baton the signal follows
+    /// <see cref="IHostApplicationLifetime.ApplicationStopping"/>; with Baton, in either order of the calls, Baton's
+    /// signal is the one registered.
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <returns>The services, for chaining.</returns>
+    public static IServiceCollection AddBatonDrainSignal(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton<IBatonDrainSignal>(static sp => new LifetimeDrainSignal(sp.GetRequiredService<IHostApplicationLifetime>()));
+        return services;
     }
 
     private static void StopReloadingConfigurationFiles(ConfigurationManager configuration)

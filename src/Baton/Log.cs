@@ -146,6 +146,9 @@ internal static partial class Log
     [LoggerMessage(84, LogLevel.Warning, "Process {Pid}: the inherited control socket {Inherited} is not the one the configuration names ({Wanted}); it is replaced")]
     public static partial void ControlMoved(ILogger logger, int pid, string inherited, string wanted);
 
+    [LoggerMessage(120, LogLevel.Error, "Process {Pid}: {Count} callback(s) on the drain signal (IBatonDrainSignal.Draining) threw; the drain goes on")]
+    public static partial void DrainSignalCallbackFailed(ILogger logger, int pid, int count, Exception exception);
+
     [LoggerMessage(60, LogLevel.Information, "Process {Pid} was passed {Count} listening socket(s) by the service manager (socket activation): {Listeners}")]
     public static partial void SocketsActivated(ILogger logger, int pid, int count, string listeners);
 

@@ -131,6 +131,25 @@ app.MapGet("/stop", (IHostApplicationLifetime lifetime) =>
     return Results.Text("stopping");
 });
 
+// A WebSocket echo that ignores the drain signal, as an app that never heard of it would: only HammerTime ends it.
+app.UseWebSockets();
+app.Map("/ws-deaf", async (HttpContext context) =>
+{
+    using var socket = await context.WebSockets.AcceptWebSocketAsync();
+    var buffer = new byte[4096];
+    while (true)
+    {
+        var received = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
+        if (received.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+        {
+            await socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            return;
+        }
+
+        await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, CancellationToken.None);
+    }
+}).DisableRequestTimeout();
+
 // What a process started by native code (system(), a native library) would see of the environment.
 app.MapGet("/native-getenv", (string name) => Results.Text(NativeMethods.GetEnvironment(name) ?? "(unset)"));
 

@@ -1,0 +1,63 @@
+# Shared by the bench scripts that restart samples/Hello one SIGHUP at a time (source it; it defines functions only).
+# bench_cleanup ends what is left: the process start_hello started and the one its pid file names (restart_hello
+# returns only once the process it replaced has exited).
+
+hello_pids=""
+
+now_ms() { date +%s%3N; }
+
+# publish_hello DIR AOT(true|false): publishes samples/Hello into DIR/hello; sets the array `hello` to the command.
+publish_hello() {
+  local dir=$1 aot=$2
+  if $aot; then
+    bash scripts/apt-ensure.sh clang-14 zlib1g-dev
+    dotnet publish samples/Hello -c Release -p:PublishAot=true -o "$dir/hello" -nologo -v quiet
+    hello=("$dir/hello/Hello")
+  else
+    dotnet publish samples/Hello -c Release -o "$dir/hello" -nologo -v quiet
+    hello=(dotnet "$dir/hello/Hello.dll")
+  fi
+}
+
+# start_hello DIR PORT LOG [ARGS...]: starts it on 127.0.0.1:PORT with the pid file DIR/app.pid; returns once it serves.
+start_hello() {
+  local dir=$1 port=$2 log=$3; shift 3
+  rm -f "$dir/app.pid"
+  "${hello[@]}" --urls "http://127.0.0.1:$port" --Baton:PidFile="$PWD/$dir/app.pid" \
+    --Logging:LogLevel:Default=Warning --Logging:LogLevel:Baton=Information "$@" > "$log" 2>&1 &
+  hello_pids=$!
+  for _ in $(seq 1 200); do
+    [ -s "$dir/app.pid" ] && curl -fs -o /dev/null "http://127.0.0.1:$port/" && return 0
+    sleep 0.05
+  done
+  echo "server did not start; log:" >&2; cat "$log" >&2; return 1
+}
+
+# restart_hello DIR: SIGHUP to the pid in DIR/app.pid; returns once a new pid is in the file and the old process has
+# exited (a SIGHUP to the new one would be deferred while the old one drains).
+restart_hello() {
+  local dir=$1 old t0
+  old=$(cat "$dir/app.pid"); t0=$(now_ms)
+  kill -HUP "$old"
+  while [ "$(cat "$dir/app.pid" 2>/dev/null)" = "$old" ]; do
+    sleep 0.005; [ $(( $(now_ms) - t0 )) -gt 30000 ] && { echo "no handover within 30 s" >&2; return 1; }
+  done
+  while kill -0 "$old" 2>/dev/null; do
+    sleep 0.005; [ $(( $(now_ms) - t0 )) -gt 90000 ] && { echo "process $old did not exit within 90 s" >&2; return 1; }
+  done
+  return 0
+}
+
+# stop_hello DIR: SIGTERM to the serving process; waits up to 10 s for it to exit.
+stop_hello() {
+  local pid; pid=$(cat "$1/app.pid" 2>/dev/null || echo "")
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+}
+
+# bench_cleanup DIR [PID...]: kills the given pids, the first server process, and the one DIR/app.pid names.
+bench_cleanup() {
+  local dir=$1; shift
+  for pid in "$@" $hello_pids $(cat "$dir/app.pid" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
+}
