@@ -5,6 +5,9 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 // The smallest app on Baton: `kill -HUP <pid>` restarts it without dropping a request.
 var builder = WebApplication.CreateSlimBuilder(args);
 
+// The slim builder leaves out HTTPS from configuration (Kestrel:Endpoints, Kestrel:Certificates, --urls https://...).
+builder.WebHost.UseKestrelHttpsConfiguration();
+
 // Hello:PlainKestrel=true runs the same app without Baton: the baseline the benchmarks compare against.
 if (!builder.Configuration.GetValue<bool>("Hello:PlainKestrel"))
 {

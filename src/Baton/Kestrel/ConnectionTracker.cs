@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Baton.Kestrel;
 
@@ -8,7 +10,7 @@ namespace Baton.Kestrel;
 /// as <c>HttpContext.Connection.Id</c>), so a drain can count them, send HTTP/2 clients away, and at hammer time abort
 /// them.
 /// </summary>
-internal sealed class ConnectionTracker(TimeProvider time)
+internal sealed class ConnectionTracker(TimeProvider time, ILoggerFactory loggers)
 {
     /// <summary>
     /// How long a draining HTTP/2 connection waits for the ACK of its PING before Kestrel closes it anyway. A client
@@ -18,8 +20,10 @@ internal sealed class ConnectionTracker(TimeProvider time)
 
     private readonly ConcurrentDictionary<string, TrackedConnection> _open = new(StringComparer.Ordinal);
 
+    private readonly ILogger _logger = loggers.CreateLogger("Baton");
+
     public ConnectionTracker()
-        : this(TimeProvider.System)
+        : this(TimeProvider.System, NullLoggerFactory.Instance)
     {
     }
 
@@ -28,7 +32,7 @@ internal sealed class ConnectionTracker(TimeProvider time)
     /// <summary>Starts tracking; Kestrel is to be given the returned connection.</summary>
     public ConnectionContext Track(ConnectionContext connection)
     {
-        var tracked = new TrackedConnection(connection, time, PingTimeout, static c => c.RequestClose());
+        var tracked = new TrackedConnection(connection, time, PingTimeout, OnSentAway);
         _open[connection.ConnectionId] = tracked;
         connection.ConnectionClosed.UnsafeRegister(
             static state =>
@@ -73,7 +77,22 @@ internal sealed class ConnectionTracker(TimeProvider time)
             sent += connection.IsHttp2 ? 1 : 0;
         }
 
+        if (sent > 0)
+        {
+            Log.Http2SentAway(_logger, Environment.ProcessId, sent);
+        }
+
         return sent;
+    }
+
+    private void OnSentAway(TrackedConnection connection, bool acked)
+    {
+        if (!acked)
+        {
+            Log.Http2PingUnanswered(_logger, Environment.ProcessId, connection.ConnectionId, (long)PingTimeout.TotalMilliseconds);
+        }
+
+        connection.RequestClose();
     }
 
     public int AbortAll(string reason)

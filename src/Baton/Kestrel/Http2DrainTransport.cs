@@ -41,7 +41,7 @@ internal sealed class Http2DrainTransport : IDuplexPipe
     private readonly TimeProvider _time;
     private readonly TimeSpan _pingTimeout;
     private readonly Action<Http2DrainTransport> _isHttp2;
-    private readonly Action _requestClose;
+    private readonly Action<bool> _requestClose;
     private readonly Lock _gate = new();
     private readonly byte[] _ack = new byte[Http2Frames.PingLength];
     private int _phase;
@@ -56,7 +56,7 @@ internal sealed class Http2DrainTransport : IDuplexPipe
     private ITimer? _timer;
     private int _closeRequested;
 
-    public Http2DrainTransport(IDuplexPipe inner, TimeProvider time, TimeSpan pingTimeout, Action<Http2DrainTransport> isHttp2, Action requestClose)
+    public Http2DrainTransport(IDuplexPipe inner, TimeProvider time, TimeSpan pingTimeout, Action<Http2DrainTransport> isHttp2, Action<bool> requestClose)
     {
         _inner = inner;
         _time = time;
@@ -121,7 +121,7 @@ internal sealed class Http2DrainTransport : IDuplexPipe
         Http2Frames.WriteGoAwayAndPing(span, opaque);
         _inner.Output.Advance(Http2Frames.GoAwayAndPingLength);
         Volatile.Write(ref _phase, PingSent);
-        _timer = _time.CreateTimer(static state => ((Http2DrainTransport)state!).RequestCloseOnce(), this, _pingTimeout, Timeout.InfiniteTimeSpan);
+        _timer = _time.CreateTimer(static state => ((Http2DrainTransport)state!).RequestCloseOnce(acked: false), this, _pingTimeout, Timeout.InfiniteTimeSpan);
     }
 
     private async Task AwaitOwnFlushAsync(ValueTask<FlushResult> flush)
@@ -167,13 +167,13 @@ internal sealed class Http2DrainTransport : IDuplexPipe
         }
     }
 
-    private void RequestCloseOnce()
+    private void RequestCloseOnce(bool acked)
     {
         if (Interlocked.Exchange(ref _closeRequested, 1) == 0)
         {
             Volatile.Write(ref _phase, Closing);
             _timer?.Dispose();
-            _requestClose();
+            _requestClose(acked);
         }
     }
 
@@ -296,7 +296,7 @@ internal sealed class Http2DrainTransport : IDuplexPipe
             {
                 // Kestrel has taken every frame up to our PING's ACK: each stream the client opened before it read
                 // the GOAWAY is Kestrel's now, and its final GOAWAY will name them.
-                owner.RequestCloseOnce();
+                owner.RequestCloseOnce(acked: true);
                 return;
             }
 

@@ -23,12 +23,12 @@ internal sealed class TrackedConnection : ConnectionContext
     private readonly ConnectionContext _inner;
     private readonly TimeProvider _time;
     private readonly TimeSpan _pingTimeout;
-    private readonly Action<TrackedConnection> _closeRequested;
+    private readonly Action<TrackedConnection, bool> _closeRequested;
     private IDuplexPipe _transport;
     private Http2DrainTransport? _http2;
     private volatile bool _sendAway;
 
-    public TrackedConnection(ConnectionContext inner, TimeProvider time, TimeSpan pingTimeout, Action<TrackedConnection> closeRequested)
+    public TrackedConnection(ConnectionContext inner, TimeProvider time, TimeSpan pingTimeout, Action<TrackedConnection, bool> closeRequested)
     {
         _inner = inner;
         _time = time;
@@ -122,5 +122,5 @@ internal sealed class TrackedConnection : ConnectionContext
                 http2.SendAway();
             }
         },
-        requestClose: () => _closeRequested(this));
+        requestClose: acked => _closeRequested(this, acked));
 }
