@@ -34,7 +34,8 @@ internal sealed class TrackedConnection : ConnectionContext
         _time = time;
         _pingTimeout = pingTimeout;
         _closeRequested = closeRequested;
-        _transport = Wrap(inner.Transport);
+        // A connection without pipes (none from the socket transport) is left as it is.
+        _transport = inner.Transport is null ? null! : Wrap(inner.Transport);
     }
 
     public ConnectionContext Inner => _inner;
@@ -45,7 +46,7 @@ internal sealed class TrackedConnection : ConnectionContext
     public override IDuplexPipe Transport
     {
         get => _transport;
-        set => _transport = value is Http2DrainTransport ? value : Wrap(value);
+        set => _transport = value is null or Http2DrainTransport ? value! : Wrap(value);
     }
 
     public override string ConnectionId
