@@ -87,6 +87,12 @@ internal sealed class ConnectionTracker(TimeProvider time, ILoggerFactory logger
 
     private void OnSentAway(TrackedConnection connection, bool acked)
     {
+        if (!_open.ContainsKey(connection.ConnectionId))
+        {
+            // Closed meanwhile (a client may hang up on the GOAWAY without answering the PING): nothing to warn about.
+            return;
+        }
+
         if (!acked)
         {
             Log.Http2PingUnanswered(_logger, Environment.ProcessId, connection.ConnectionId, (long)PingTimeout.TotalMilliseconds);
