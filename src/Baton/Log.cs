@@ -64,6 +64,12 @@ internal static partial class Log
     [LoggerMessage(22, LogLevel.Information, "Process {Pid} drain ended: {Result} after {ElapsedMs} ms, {Connections} connection(s) left")]
     public static partial void Drained(ILogger logger, int pid, DrainResult result, long elapsedMs, int connections);
 
+    [LoggerMessage(95, LogLevel.Information, "Process {Pid} sent GOAWAY and PING to {Connections} HTTP/2 connection(s); each closes after the PING's answer")]
+    public static partial void Http2SentAway(ILogger logger, int pid, int connections);
+
+    [LoggerMessage(96, LogLevel.Warning, "Process {Pid}: HTTP/2 connection {ConnectionId} did not answer the drain's PING within {TimeoutMs} ms; closed without the round trip")]
+    public static partial void Http2PingUnanswered(ILogger logger, int pid, string connectionId, long timeoutMs);
+
     [LoggerMessage(23, LogLevel.Information, "Process {Pid} exiting")]
     public static partial void Exiting(ILogger logger, int pid);
 

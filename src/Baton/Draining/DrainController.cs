@@ -60,6 +60,10 @@ internal sealed class DrainController(ConnectionTracker connections, TimeProvide
     {
         Volatile.Write(ref _lastActivity, time.GetTimestamp());
         _draining = true;
+
+        // HTTP/2 clients, busy or idle, are told now (GOAWAY, PING, then Kestrel's final GOAWAY) and move to the
+        // successor; HTTP/1.x clients learn it from their next response.
+        connections.SendAwayHttp2();
         var start = time.GetTimestamp();
         while (true)
         {

@@ -38,8 +38,9 @@ internal sealed class DrainStartupFilter(DrainController drain, Kestrel.Connecti
             }
             else
             {
-                // HTTP/2: GOAWAY. A busy client would otherwise keep the connection, and this process, until HammerTime.
-                connections.RequestClose(context.Connection.Id);
+                // HTTP/2: GOAWAY. The drain sent it when it began; this covers a connection whose preface came later.
+                // A busy client would otherwise keep the connection, and this process, until HammerTime.
+                connections.SendAway(context.Connection.Id);
             }
         }
 

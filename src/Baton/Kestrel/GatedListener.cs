@@ -94,8 +94,8 @@ internal sealed class GatedListener : IConnectionListener
                 Descriptors.ClearLinger((int)accepted.Handle);
             }
 
-            _tracker.Track(connection);
-            return connection;
+            // Kestrel gets the tracked connection: its transport wrapper is how a drain sends HTTP/2 clients away.
+            return _tracker.Track(connection);
         }
         finally
         {
