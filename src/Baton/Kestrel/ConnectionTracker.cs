@@ -14,6 +14,8 @@ internal sealed class ConnectionTracker
 
     public int Count => _open.Count;
 
+    public IEnumerable<ConnectionContext> Open => _open.Values;
+
     public void Track(ConnectionContext connection)
     {
         _open[connection.ConnectionId] = connection;
