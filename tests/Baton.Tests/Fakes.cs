@@ -50,13 +50,14 @@ internal sealed class FakeSuccessor(int pid) : ISuccessorProcess
         return true;
     }
 
-    public List<(string Listener, byte[] Unread)> Moved { get; } = [];
+    /// <summary>Connections moved here; the descriptor is a copy the test owns.</summary>
+    public List<(string Listener, byte[] Unread, int Fd)> Moved { get; } = [];
 
     public bool MoveConnection(int fd, string listener, ReadOnlySpan<byte> unread)
     {
         lock (Moved)
         {
-            Moved.Add((listener, unread.ToArray()));
+            Moved.Add((listener, unread.ToArray(), ConnectionPassing.Duplicate(fd)));
         }
 
         return true;

@@ -30,6 +30,8 @@ internal sealed class MovableConnection : PipeReader
     private long _consumed;
     private ReadOnlySequence<byte> _lastBuffer;
     private bool _leftover;
+    private long _leftoverLength;
+    private bool _examinedAll;
     private bool _delivered;
     private int _reading;
     private int _kestrelCancelled;
@@ -127,9 +129,10 @@ internal sealed class MovableConnection : PipeReader
                 {
                     // Our own nudge, not Kestrel's cancellation: Kestrel must never see it.
                     result = new ReadResult(result.Buffer, isCanceled: false, result.IsCompleted);
-                    if (result.Buffer.IsEmpty && !result.IsCompleted)
+                    if (!result.IsCompleted && (result.Buffer.IsEmpty || (_examinedAll && result.Buffer.Length == _leftoverLength)))
                     {
-                        _inner.AdvanceTo(result.Buffer.Start);
+                        // Nothing Kestrel has not seen: it goes on waiting, as it asked to.
+                        _inner.AdvanceTo(result.Buffer.Start, result.Buffer.End);
                         continue;
                     }
                 }
@@ -166,6 +169,8 @@ internal sealed class MovableConnection : PipeReader
         var rest = _lastBuffer.Slice(consumed).Length;
         _consumed += _lastBuffer.Length - rest;
         _leftover = rest > 0;
+        _leftoverLength = rest;
+        _examinedAll = _lastBuffer.Slice(examined).IsEmpty;
         _lastBuffer = default;
         _inner.AdvanceTo(consumed, examined);
     }
