@@ -171,6 +171,9 @@ internal static partial class Log
     [LoggerMessage(92, LogLevel.Warning, "Process {Pid} could not move connection {ConnectionId}; it is closed without a response pending: {Reason}")]
     public static partial void MoveFailed(ILogger logger, int pid, string connectionId, string reason);
 
+    [LoggerMessage(94, LogLevel.Debug, "Process {Pid} moved connection {ConnectionId}: {Detail}")]
+    public static partial void ConnectionMoved(ILogger logger, int pid, string connectionId, string detail);
+
     [LoggerMessage(93, LogLevel.Warning, "Process {Pid} closed a connection moved from process {PredecessorPid}: {Reason}")]
     public static partial void MovedConnectionRefused(ILogger logger, int pid, int predecessorPid, string reason);
 }

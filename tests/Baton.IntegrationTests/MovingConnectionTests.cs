@@ -61,14 +61,22 @@ public sealed partial class MovingConnectionTests
 
         await WaitUntilServedByAsync(clients, serving);
         await stop.CancelAsync();
-        await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(40));
+        }
+        catch (Exception ex)
+        {
+            Assert.Fail($"{ex.GetType().Name}: {ex.Message}; {string.Join("; ", clients.Select(c => c.ToString()))}\n{BatonLines(server)}");
+        }
+
         foreach (var old in generations.SkipLast(1))
         {
             await server.WaitForExitAsync(old, TimeSpan.FromSeconds(20));
         }
 
         var lost = clients.Sum(c => c.Lost);
-        var summary = string.Join("; ", clients.Select(c => c.ToString()));
+        var summary = string.Join("; ", clients.Select(c => c.ToString())) + "\n" + BatonLines(server);
         if (move)
         {
             Assert.True(lost == 0, summary);
@@ -81,7 +89,7 @@ public sealed partial class MovingConnectionTests
             Assert.Equal(generations.Order(), clients.SelectMany(c => c.PidsSeen).Distinct().Order());
             foreach (var (old, next) in generations.Zip(generations.Skip(1)))
             {
-                Assert.Contains($"Process {old} moved 6 idle connection(s) to process {next}", server.Log, StringComparison.Ordinal);
+                Assert.True(server.Log.Contains($"Process {old} moved 6 idle connection(s) to process {next}", StringComparison.Ordinal), summary);
             }
         }
         else
@@ -94,7 +102,10 @@ public sealed partial class MovingConnectionTests
         Assert.Equal([serving], server.AlivePids());
     }
 
-    private static string[] Arguments(bool move) => ["--Baton:MoveIdleConnections=" + (move ? "true" : "false")];
+    private static string BatonLines(ServerProcess server) =>
+        string.Join('\n', server.Log.Split('\n').Where(l => l.Contains("Baton[", StringComparison.Ordinal)));
+
+    private static string[] Arguments(bool move) => ["--Baton:MoveIdleConnections=" + (move ? "true" : "false"), "--Logging:LogLevel:Baton=Debug"];
 
     private static async Task WaitUntilServedByAsync(IReadOnlyList<PipeliningClient> clients, int pid)
     {

@@ -172,34 +172,45 @@ internal static unsafe class ConnectionPassing
     /// received in order (TCP_INFO's tcpi_bytes_received, Linux 4.1+) less what still waits in the receive queue
     /// (SIOCINQ). Null when <paramref name="fd"/> is not a TCP socket, or the kernel does not say.
     /// </summary>
-    public static long? BytesRead(int fd)
+    public static long? BytesRead(int fd) => Count(fd, BytesReceivedOffset, Libc.SIOCINQ, subtractQueue: true);
+
+    /// <summary>
+    /// How many bytes have been written to a TCP connection since it was established, by anyone holding it: the bytes
+    /// the peer acknowledged (tcpi_bytes_acked) plus what waits in the send queue, sent or not (SIOCOUTQ). Null when
+    /// <paramref name="fd"/> is not a TCP socket.
+    /// </summary>
+    public static long? BytesWritten(int fd) => Count(fd, BytesAckedOffset, Libc.SIOCOUTQ, subtractQueue: false);
+
+    private const int BytesAckedOffset = 120; // offsetof(struct tcp_info, tcpi_bytes_acked)
+    private const int BytesReceivedOffset = 128; // offsetof(struct tcp_info, tcpi_bytes_received)
+
+    private static long? Count(int fd, int offset, int queueRequest, bool subtractQueue)
     {
-        const int BytesReceivedOffset = 128; // offsetof(struct tcp_info, tcpi_bytes_received)
         var info = stackalloc byte[256];
         for (var attempt = 0; attempt < 100; attempt++)
         {
-            var before = BytesReceived(fd, info);
+            var before = Counter(fd, info, offset);
             if (before is null)
             {
                 return null;
             }
 
             int queued = 0;
-            if (Libc.Ioctl(fd, Libc.SIOCINQ, &queued) == -1)
+            if (Libc.Ioctl(fd, (nuint)queueRequest, &queued) == -1)
             {
                 return null;
             }
 
-            // Stable across the queue length: no byte arrived in between, so the two describe one moment.
-            if (BytesReceived(fd, info) == before)
+            // Stable across the queue length: nothing moved in between, so the two describe one moment.
+            if (Counter(fd, info, offset) == before)
             {
-                return before.Value - queued;
+                return subtractQueue ? before.Value - queued : before.Value + queued;
             }
         }
 
         return null;
 
-        static long? BytesReceived(int fd, byte* info)
+        static long? Counter(int fd, byte* info, int offset)
         {
             uint length = 256;
             if (Libc.GetSockOpt(fd, Libc.IPPROTO_TCP, Libc.TCP_INFO, info, &length) == -1 || length < BytesReceivedOffset + sizeof(long))
@@ -207,7 +218,7 @@ internal static unsafe class ConnectionPassing
                 return null;
             }
 
-            return *(long*)(info + BytesReceivedOffset);
+            return *(long*)(info + offset);
         }
     }
 }

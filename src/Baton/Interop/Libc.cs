@@ -42,6 +42,7 @@ internal static unsafe partial class Libc
     internal const int IPPROTO_TCP = 6;
     internal const int TCP_INFO = 11;
     internal const int SIOCINQ = 0x541B;
+    internal const int SIOCOUTQ = 0x5411;
     internal const int SO_DOMAIN = 39;
 
     internal const short POLLIN = 0x1;

@@ -60,11 +60,12 @@ internal sealed class ConnectionMover : IDisposable
         }
     }
 
-    public void Moved(bool succeeded, string connectionId, string? failure)
+    public void Moved(bool succeeded, string connectionId, string? failure, string detail = "")
     {
         if (succeeded)
         {
             Interlocked.Increment(ref _moved);
+            Log.ConnectionMoved(_logger, Environment.ProcessId, connectionId, detail);
         }
         else
         {
@@ -87,7 +88,7 @@ internal sealed class ConnectionMover : IDisposable
 
         // Read before the transport starts: everything read so far was read by the predecessors, and the bytes they
         // did not use are the ones that came with the descriptor.
-        if (ConnectionPassing.BytesRead(fd) is not { } read)
+        if (ConnectionPassing.BytesRead(fd) is not { } read || ConnectionPassing.BytesWritten(fd) is not { } written)
         {
             Log.MovedConnectionRefused(_logger, Environment.ProcessId, predecessorPid, "it is not a TCP connection");
             return false;
@@ -107,7 +108,7 @@ internal sealed class ConnectionMover : IDisposable
         }
 
         var input = unread.Length > 0 ? new PrefixedReader(unread, connection.Transport.Input) : connection.Transport.Input;
-        if (!target.Inject(connection, input, read - unread.Length))
+        if (!target.Inject(connection, input, read - unread.Length, written))
         {
             connection.Abort(new ConnectionAbortedException("Baton: this process stops accepting."));
             Log.MovedConnectionRefused(_logger, Environment.ProcessId, predecessorPid, "this process no longer accepts");
@@ -115,6 +116,7 @@ internal sealed class ConnectionMover : IDisposable
         }
 
         Interlocked.Increment(ref _received);
+        Log.ConnectionMoved(_logger, Environment.ProcessId, connection.ConnectionId, $"received, {unread.Length} unread, {read} read before");
         return true;
     }
 

@@ -123,14 +123,14 @@ internal sealed class GatedListener : IConnectionListener
     /// Yields <paramref name="connection"/> (moved in from the predecessor) from <see cref="AcceptAsync"/>, reading
     /// <paramref name="input"/>. False once this listener no longer accepts.
     /// </summary>
-    public bool Inject(ConnectionContext connection, PipeReader input, long alreadyRead)
+    public bool Inject(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten)
     {
         if (_stopAccepting.IsCancellationRequested)
         {
             return false;
         }
 
-        var prepared = Prepare(connection, input, alreadyRead);
+        var prepared = Prepare(connection, input, alreadyRead, alreadyWritten);
         lock (_injected)
         {
             _injected.Enqueue(prepared);
@@ -154,7 +154,7 @@ internal sealed class GatedListener : IConnectionListener
         }
     }
 
-    private ConnectionContext Prepare(ConnectionContext connection, PipeReader input, long alreadyRead)
+    private ConnectionContext Prepare(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten = 0)
     {
         var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
         if (socket is not null)
@@ -168,8 +168,8 @@ internal sealed class GatedListener : IConnectionListener
         {
             // Only TCP can move (the kernel counts what was read from it, which a move needs). The wrapper hands
             // Kestrel the transport's buffers untouched.
-            var movable = new MovableConnection(input, _mover, socket, Name, connection.ConnectionId, alreadyRead);
-            connection.Transport = new MovableTransport(movable, connection.Transport.Output);
+            var movable = new MovableConnection(input, _mover, socket, Name, connection.ConnectionId, alreadyRead, alreadyWritten);
+            connection.Transport = new MovableTransport(movable, movable.CountOutput(connection.Transport.Output));
             connection.Features.Set(movable);
         }
         else if (input != connection.Transport.Input)

@@ -28,6 +28,9 @@ internal sealed class MovableConnection : PipeReader
     // Bytes read from the socket that are no longer in the transport's buffer: consumed by Kestrel here, or (for a
     // connection moved in) read by the processes before this one. Compared with what the kernel says was read.
     private long _consumed;
+
+    // Bytes written to the connection: by Kestrel here (counted as it advances the transport's output), or before.
+    private long _written;
     private ReadOnlySequence<byte> _lastBuffer;
     private bool _leftover;
     private long _leftoverLength;
@@ -46,8 +49,10 @@ internal sealed class MovableConnection : PipeReader
     /// <param name="listener">The listener it was accepted on, as the successor's listener on the same socket names it.</param>
     /// <param name="connectionId">Kestrel's id, for the log.</param>
     /// <param name="alreadyRead">Bytes of the connection read before the transport's first one (by predecessors).</param>
-    public MovableConnection(PipeReader inner, ConnectionMover mover, Socket? socket, string listener, string connectionId, long alreadyRead = 0)
+    /// <param name="alreadyWritten">Bytes written to the connection before (by predecessors).</param>
+    public MovableConnection(PipeReader inner, ConnectionMover mover, Socket? socket, string listener, string connectionId, long alreadyRead = 0, long alreadyWritten = 0)
     {
+        _written = alreadyWritten;
         _inner = inner;
         _mover = mover;
         _socket = socket;
@@ -61,6 +66,9 @@ internal sealed class MovableConnection : PipeReader
     public bool IsReading => Volatile.Read(ref _reading) == 1;
 
     public bool HasMoved => Volatile.Read(ref _moved) == 1;
+
+    /// <summary>The transport's output, counted: a move waits until the transport has written all of it to the socket.</summary>
+    public PipeWriter CountOutput(PipeWriter output) => new CountingWriter(output, this);
 
     /// <summary>
     /// A request started on the connection. <paramref name="plainHttp11"/>: HTTP/1.1 without TLS, the only kind that can
@@ -175,6 +183,8 @@ internal sealed class MovableConnection : PipeReader
         _inner.AdvanceTo(consumed, examined);
     }
 
+    internal void AddWritten(int bytes) => Volatile.Write(ref _written, _written + bytes);
+
     public override void CancelPendingRead()
     {
         Volatile.Write(ref _kestrelCancelled, 1);
@@ -231,6 +241,20 @@ internal sealed class MovableConnection : PipeReader
         try
         {
             fd = (int)_socket.Handle;
+
+            // Kestrel has answered, but its transport may still be sending the answers: they must reach the socket
+            // from here, before the descriptor is detached (the kernel's count of bytes written says when).
+            var deadline = Environment.TickCount64 + (long)ConnectionMover.SettleTimeout.TotalMilliseconds;
+            while (ConnectionPassing.BytesWritten(fd) is { } written && written < Volatile.Read(ref _written))
+            {
+                if (Environment.TickCount64 > deadline)
+                {
+                    return false;
+                }
+
+                await Task.Delay(1).ConfigureAwait(false);
+            }
+
             copy = ConnectionPassing.Duplicate(fd);
         }
         catch (Exception ex) when (ex is ObjectDisposedException or IOException)
@@ -241,6 +265,7 @@ internal sealed class MovableConnection : PipeReader
 
         Volatile.Write(ref _moved, 1);
         string? failure = null;
+        long carried = -1;
         try
         {
             // From here nothing in this process reads the connection again: the transport's next read finds the stand-in
@@ -277,6 +302,7 @@ internal sealed class MovableConnection : PipeReader
                 completed = next.IsCompleted;
             }
 
+            carried = buffer.Length;
             if (failure is null && !successor.MoveConnection(copy, _listener, buffer.IsEmpty ? [] : buffer.ToArray()))
             {
                 failure = "the new process could not be told";
@@ -296,9 +322,35 @@ internal sealed class MovableConnection : PipeReader
             Descriptors.Close(copy);
         }
 
-        _mover.Moved(failure is null, _connectionId, failure);
+        _mover.Moved(failure is null, _connectionId, failure, $"started with {(current is null ? "nothing" : current.Value.Buffer.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))}, carried {carried}, consumed {_consumed}");
         return true;
     }
+}
+
+/// <summary>Counts what Kestrel writes to a movable connection; everything else goes straight through.</summary>
+internal sealed class CountingWriter(PipeWriter inner, MovableConnection connection) : PipeWriter
+{
+    public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+    public override long UnflushedBytes => inner.UnflushedBytes;
+
+    public override void Advance(int bytes)
+    {
+        connection.AddWritten(bytes);
+        inner.Advance(bytes);
+    }
+
+    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+    public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+    public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
 }
 
 /// <summary>
