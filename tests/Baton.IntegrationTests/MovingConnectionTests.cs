@@ -102,6 +102,28 @@ public sealed partial class MovingConnectionTests
         Assert.Equal([serving], server.AlivePids());
     }
 
+    [Fact]
+    public async Task An_http2_connection_never_moves_and_its_client_goes_on_with_the_new_process()
+    {
+        // Cleartext HTTP/2 with prior knowledge: its first bytes are the preface, and the connection stays in the old
+        // process, which ends it (GOAWAY) as it always did. TLS is kept back the same way (first byte 0x16; see the
+        // unit tests): its session lives in the process.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, [.. Arguments(move: true), "--Kestrel:EndpointDefaults:Protocols=Http2"]);
+        using var client = new HttpClient
+        {
+            BaseAddress = server.BaseAddress,
+            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        var old = server.RootPid;
+        Assert.Contains($"\"pid\":{old}", await client.GetStringAsync("/"), StringComparison.Ordinal);
+
+        var next = await server.RestartAsync(old);
+        await server.WaitForExitAsync(old, TimeSpan.FromSeconds(20));
+        Assert.Contains($"\"pid\":{next}", await client.GetStringAsync("/"), StringComparison.Ordinal);
+        Assert.DoesNotContain("moved", BatonLines(server), StringComparison.Ordinal);
+    }
+
     private static string BatonLines(ServerProcess server) =>
         string.Join('\n', server.Log.Split('\n').Where(l => l.Contains("Baton[", StringComparison.Ordinal)));
 
