@@ -60,6 +60,9 @@ internal sealed class ConnectionMover : IDisposable
         }
     }
 
+    /// <summary>The successor cannot take connections (it is gone): the ones left drain the usual way.</summary>
+    public void StopMoving() => _successor = null;
+
     public void Moved(bool succeeded, string connectionId, string? failure, string detail = "")
     {
         if (succeeded)

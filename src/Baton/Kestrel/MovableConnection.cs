@@ -306,6 +306,7 @@ internal sealed class MovableConnection : PipeReader
             if (failure is null && !successor.MoveConnection(copy, _listener, buffer.IsEmpty ? [] : buffer.ToArray()))
             {
                 failure = "the new process could not be told";
+                _mover.StopMoving();
             }
 
             if (holding)
