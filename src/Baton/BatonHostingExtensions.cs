@@ -105,6 +105,7 @@ public static class BatonHostingExtensions
         services.AddSingleton(new ListenerRegistry(inherited, activated.Listeners));
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<DrainController>();
+        services.AddSingleton<ConnectionMover>();
 
         var optionsBuilder = services.AddOptions<BatonOptions>().BindConfiguration(BatonOptions.SectionName);
         if (configure is not null)

@@ -45,6 +45,14 @@ public sealed class BatonOptions
     public TimeSpan DrainIdleTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// After a handover, pass each idle plain HTTP/1.1 TCP connection (no request in progress, nothing of a next
+    /// request half read) to the new process instead of closing it: the client keeps its connection, and requests it
+    /// pipelined or sends later are answered by the new process on it. TLS, HTTP/2, Unix-socket and upgraded
+    /// connections, and ones that carried a request body, are drained as before. Default true.
+    /// </summary>
+    public bool MoveIdleConnections { get; set; } = true;
+
+    /// <summary>
     /// Time allowed to receive a request's headers, and how long an idle keep-alive connection is kept
     /// (Kestrel's <c>RequestHeadersTimeout</c> and <c>KeepAliveTimeout</c>). Null: Kestrel's defaults, or what the app
     /// set in <c>ConfigureKestrel</c>.

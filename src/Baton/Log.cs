@@ -172,4 +172,20 @@ internal static partial class Log
 
     [LoggerMessage(65, LogLevel.Information, "Process {Pid} reports its state to the service manager (NOTIFY_SOCKET is set; the unit needs Type=notify and NotifyAccess=all)")]
     public static partial void NotifyingServiceManager(ILogger logger, int pid);
+
+    // 90-99: connections that move.
+    [LoggerMessage(90, LogLevel.Information, "Process {Pid} moved {Count} idle connection(s) to process {SuccessorPid}")]
+    public static partial void ConnectionsMoved(ILogger logger, int pid, int count, int successorPid);
+
+    [LoggerMessage(91, LogLevel.Information, "Process {Pid} received {Count} connection(s) moved from process {PredecessorPid}")]
+    public static partial void ConnectionsReceived(ILogger logger, int pid, int count, int predecessorPid);
+
+    [LoggerMessage(92, LogLevel.Warning, "Process {Pid} could not move connection {ConnectionId}; it is closed without a response pending: {Reason}")]
+    public static partial void MoveFailed(ILogger logger, int pid, string connectionId, string reason);
+
+    [LoggerMessage(94, LogLevel.Debug, "Process {Pid} moved connection {ConnectionId}: {Detail}")]
+    public static partial void ConnectionMoved(ILogger logger, int pid, string connectionId, string detail);
+
+    [LoggerMessage(93, LogLevel.Warning, "Process {Pid} closed a connection moved from process {PredecessorPid}: {Reason}")]
+    public static partial void MovedConnectionRefused(ILogger logger, int pid, int predecessorPid, string reason);
 }

@@ -46,7 +46,9 @@ public sealed class HealthTests
     [Fact]
     public async Task Readiness_stays_200_through_a_handover_while_the_successor_starts_and_from_the_process_that_handed_over()
     {
-        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        // The keep-alive connection must stay with the process that hands over: with connections that move, it would
+        // be answered by the successor.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, ["--Baton:MoveIdleConnections=false"]);
         var original = server.RootPid;
         var keptAlive = new MiniHttpClient(server.BaseAddress);
         var (status, body, _) = await keptAlive.GetAsync("/", closeAfter: false, CancellationToken.None);

@@ -11,7 +11,9 @@ public sealed partial class MetricsTests
     [Fact]
     public async Task A_real_handover_is_counted_its_drain_measured_and_each_generation_reports_itself()
     {
-        await using var server = await ServerProcess.StartAsync(SampleApp.TestApp, ["--TestApp:Metrics=true"]);
+        // The keep-alive connection must stay with the process that hands over, to read its drain: with connections that
+        // move, it would be answered by the successor.
+        await using var server = await ServerProcess.StartAsync(SampleApp.TestApp, ["--TestApp:Metrics=true", "--Baton:MoveIdleConnections=false"]);
         var original = server.RootPid;
         var keptAlive = new MiniHttpClient(server.BaseAddress);
         Assert.Equal("baton.drain.connections 0\nbaton.generation 1", await ReadAsync(keptAlive));

@@ -50,6 +50,19 @@ internal sealed class FakeSuccessor(int pid) : ISuccessorProcess
         return true;
     }
 
+    /// <summary>Connections moved here; the descriptor is a copy the test owns.</summary>
+    public List<(string Listener, byte[] Unread, int Fd)> Moved { get; } = [];
+
+    public bool MoveConnection(int fd, string listener, ReadOnlySpan<byte> unread)
+    {
+        lock (Moved)
+        {
+            Moved.Add((listener, unread.ToArray(), ConnectionPassing.Duplicate(fd)));
+        }
+
+        return true;
+    }
+
     public void ReportDraining(int connections)
     {
         lock (DrainingReports)
@@ -170,6 +183,19 @@ internal sealed class FakeServer : IServerControl
     }
 
     public void FinishDrain() => _drainResult.TrySetResult(DrainResult.Drained);
+
+    public ISuccessorProcess? MovingTo { get; private set; }
+
+    public int MovedConnections { get; set; }
+
+    public void MoveConnectionsTo(ISuccessorProcess successor)
+    {
+        MovingTo = successor;
+        lock (Calls)
+        {
+            Calls.Add("move connections");
+        }
+    }
 
     public void Exit(bool deletePidFile, bool hammered)
     {

@@ -29,7 +29,8 @@ public sealed class HandoverCoordinatorTests
         server.FinishDrain();
         await coordinator.Exited.WaitAsync(TimeSpan.FromSeconds(5));
 
-        Assert.Equal(["stop accepting (sockets kept open)", "drain", "exit"], server.Calls);
+        Assert.Equal(["stop accepting (sockets kept open)", "move connections", "drain", "exit"], server.Calls);
+        Assert.Same(child, server.MovingTo);
         Assert.Same(server.Listeners, Assert.Single(launcher.Starts).Listeners);
         Assert.Equal(BatonState.Exited, coordinator.State);
     }
@@ -140,7 +141,7 @@ public sealed class HandoverCoordinatorTests
         server.FinishDrain();
         await coordinator.Exited.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal([213], launcher.StopRequests);
-        Assert.Equal(["stop accepting (sockets kept open)", "drain", "exit"], server.Calls);
+        Assert.Equal(["stop accepting (sockets kept open)", "move connections", "drain", "exit"], server.Calls);
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 
 namespace Baton.Draining;
@@ -28,7 +30,22 @@ internal sealed class DrainStartupFilter(DrainController drain, Kestrel.Connecti
     private Task HandleAsync(HttpContext context, RequestDelegate next)
     {
         drain.RequestStarted();
-        if (drain.IsDraining)
+        var movable = context.Features.Get<Kestrel.MovableConnection>();
+        var leavesCleanBoundary = false;
+        if (movable is not null)
+        {
+            // Only a plain HTTP/1.1 request without a body or an upgrade leaves the connection where the next byte the
+            // client sends starts a new request - the only place a connection can move from.
+            var plainHttp11 = !context.Request.IsHttps && HttpProtocol.IsHttp11(context.Request.Protocol);
+            leavesCleanBoundary = plainHttp11 && context.Request.ContentLength is null or 0
+                && !context.Request.Headers.ContainsKey(HeaderNames.TransferEncoding)
+                && context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true };
+            movable.RequestStarted(plainHttp11, leavesCleanBoundary);
+        }
+
+        // A connection that moves to the successor once this response is out is not closed: the client keeps it, and
+        // what it sends next is answered there.
+        if (drain.IsDraining && movable?.WillMove(leavesCleanBoundary) != true)
         {
             if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
             {
@@ -51,20 +68,26 @@ internal sealed class DrainStartupFilter(DrainController drain, Kestrel.Connecti
         }
         catch
         {
-            drain.RequestEnded();
+            Ended(movable);
             throw;
         }
 
         if (pending.IsCompleted)
         {
-            drain.RequestEnded();
+            Ended(movable);
             return pending;
         }
 
-        return AwaitAsync(pending);
+        return AwaitAsync(pending, movable);
     }
 
-    private async Task AwaitAsync(Task pending)
+    private void Ended(Kestrel.MovableConnection? movable)
+    {
+        movable?.RequestEnded();
+        drain.RequestEnded();
+    }
+
+    private async Task AwaitAsync(Task pending, Kestrel.MovableConnection? movable)
     {
         try
         {
@@ -72,7 +95,7 @@ internal sealed class DrainStartupFilter(DrainController drain, Kestrel.Connecti
         }
         finally
         {
-            drain.RequestEnded();
+            Ended(movable);
         }
     }
 }

@@ -28,6 +28,15 @@ internal interface IServerControl
 
     Task<Draining.DrainResult> DrainAsync(CancellationToken hammer);
 
+    /// <summary>
+    /// From now on, passes each connection that is (or becomes) idle to <paramref name="successor"/> instead of
+    /// closing it, where it can (see <see cref="BatonOptions.MoveIdleConnections"/>).
+    /// </summary>
+    void MoveConnectionsTo(ISuccessorProcess successor);
+
+    /// <summary>How many connections were passed to the successor so far.</summary>
+    int MovedConnections { get; }
+
     int OpenConnections { get; }
 
     /// <summary>Puts this process back in the pid file if a successor it gave up on had already written its own.</summary>
@@ -342,6 +351,11 @@ internal sealed class HandoverCoordinator
 
             await _server.StopAcceptingAsync(keepSocketsOpen).ConfigureAwait(false);
             Say(l => Log.ListenerClosed(l, Environment.ProcessId, keepSocketsOpen));
+            if (handedOver && successor is not null)
+            {
+                Guard(() => _server.MoveConnectionsTo(successor));
+            }
+
             var start = _time.GetTimestamp();
             Say(l => Log.WaitingForConnections(l, Environment.ProcessId, _server.OpenConnections));
             _observers.Notify(o => o.Draining(handedOver));
@@ -352,6 +366,11 @@ internal sealed class HandoverCoordinator
             await watching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             hammered = result is Draining.DrainResult.Hammered or Draining.DrainResult.HammerTimeElapsed;
             var elapsed = _time.GetElapsedTime(start);
+            if (successor is not null && _server.MovedConnections is var moved and > 0)
+            {
+                Say(l => Log.ConnectionsMoved(l, Environment.ProcessId, moved, successor.Pid));
+            }
+
             Say(l => Log.Drained(l, Environment.ProcessId, result, (long)elapsed.TotalMilliseconds, _server.OpenConnections));
             _observers.Notify(o => o.Drained(result, elapsed));
         }

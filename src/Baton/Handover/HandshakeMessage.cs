@@ -5,7 +5,8 @@ namespace Baton.Handover;
 /// <summary>
 /// The lines on the handover channel, a socket pair between a process and the successor it starts. The successor says
 /// "ready PID GENERATION" or "failed MESSAGE"; the parent answers "go" once it accepts the ready (only then may the
-/// successor accept connections), then "draining N" while it finishes its N connections. The channel's end of file
+/// successor accept connections), then "draining N" while it finishes its N connections, and "moved" for each idle
+/// connection it passes on (the connection's descriptor rides on that line with SCM_RIGHTS). The channel's end of file
 /// tells each side that the other process is gone.
 /// </summary>
 internal abstract record HandshakeMessage
@@ -20,6 +21,15 @@ internal abstract record HandshakeMessage
 
     public static string Draining(int connections) =>
         string.Create(CultureInfo.InvariantCulture, $"draining {connections}\n");
+
+    /// <summary>
+    /// A connection passed on: <paramref name="listener"/> is the listening address it was accepted on (as this process's
+    /// listener names it; the successor's listener on the same inherited socket names it the same), and
+    /// <paramref name="unread"/> the bytes already read from it that no request has used yet, base64 ("-" for none).
+    /// The listener goes last: a Unix socket's path may hold spaces.
+    /// </summary>
+    public static string Moved(string listener, ReadOnlySpan<byte> unread) =>
+        "moved " + (unread.IsEmpty ? "-" : Convert.ToBase64String(unread)) + " " + listener.ReplaceLineEndings(" ") + "\n";
 
     public static HandshakeMessage Parse(string line)
     {
@@ -46,7 +56,29 @@ internal abstract record HandshakeMessage
             return new DrainingMessage(count);
         }
 
+        if (parts is ["moved", var unreadText, var listener] && TryDecode(unreadText) is { } unread)
+        {
+            return new MovedMessage(listener, unread);
+        }
+
         return new FailedMessage($"unexpected handshake line '{line}'");
+    }
+
+    private static byte[]? TryDecode(string text)
+    {
+        if (text == "-")
+        {
+            return [];
+        }
+
+        try
+        {
+            return Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 }
 
@@ -57,3 +89,6 @@ internal sealed record FailedMessage(string Reason) : HandshakeMessage;
 internal sealed record GoMessage : HandshakeMessage;
 
 internal sealed record DrainingMessage(int Connections) : HandshakeMessage;
+
+/// <summary>A connection the predecessor passed on; its descriptor came with the line (see <see cref="HandshakeMessage.Moved"/>).</summary>
+internal sealed record MovedMessage(string Listener, byte[] Unread) : HandshakeMessage;

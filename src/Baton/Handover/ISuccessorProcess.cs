@@ -19,6 +19,12 @@ internal interface ISuccessorProcess : IDisposable
     /// <summary>Best effort, never blocks: how many connections this process still has while it drains.</summary>
     void ReportDraining(int connections);
 
+    /// <summary>
+    /// Passes an idle connection on: its descriptor (a copy; the caller closes its own), the listener it was accepted on,
+    /// and the bytes read from it that no request used. False when the successor could not be told.
+    /// </summary>
+    bool MoveConnection(int fd, string listener, ReadOnlySpan<byte> unread);
+
     void Kill();
 
     ChildExit? TryReap();

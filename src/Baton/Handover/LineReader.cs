@@ -4,12 +4,42 @@ using Baton.Interop;
 namespace Baton.Handover;
 
 /// <summary>One line at a time from a descriptor (the handover channel), with a deadline per read.</summary>
-internal sealed class LineReader(int fd)
+/// <param name="fd">The descriptor to read.</param>
+/// <param name="receivesDescriptors">
+/// The descriptor is a Unix socket that may carry descriptors (SCM_RIGHTS): they are kept, in the order they came, for
+/// <see cref="TakeDescriptor"/>. A descriptor arrives no later than the first byte of the line it was sent with.
+/// </param>
+internal sealed class LineReader(int fd, bool receivesDescriptors = false)
 {
     private readonly StringBuilder _buffer = new();
+    private readonly List<int> _descriptors = [];
     private bool _endOfFile;
 
     public int Descriptor => fd;
+
+    /// <summary>The oldest descriptor received and not yet taken; -1 when none.</summary>
+    public int TakeDescriptor()
+    {
+        if (_descriptors.Count == 0)
+        {
+            return -1;
+        }
+
+        var taken = _descriptors[0];
+        _descriptors.RemoveAt(0);
+        return taken;
+    }
+
+    /// <summary>Closes every descriptor received and not taken.</summary>
+    public void CloseDescriptors()
+    {
+        foreach (var received in _descriptors)
+        {
+            Descriptors.Close(received);
+        }
+
+        _descriptors.Clear();
+    }
 
     /// <summary>The next line; <see cref="HandshakeRead.EndOfFile"/> once the other side is gone; <see cref="HandshakeRead.Nothing"/> when nothing came in time.</summary>
     public HandshakeRead Read(TimeSpan timeout)
@@ -24,11 +54,12 @@ internal sealed class LineReader(int fd)
             return HandshakeRead.EndOfFile;
         }
 
-        var bytes = DescriptorIo.Read(fd, timeout);
-        if (bytes is null)
+        if (!DescriptorIo.WaitReadable(fd, timeout))
         {
             return HandshakeRead.Nothing;
         }
+
+        var bytes = receivesDescriptors ? ConnectionPassing.Receive(fd, _descriptors) : DescriptorIo.ReadNow(fd);
 
         if (bytes.Length == 0)
         {

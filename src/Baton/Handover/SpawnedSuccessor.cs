@@ -11,6 +11,9 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 {
     private readonly LineReader _channel;
     private readonly StandardErrorRelay _stderr;
+
+    // Drain reports and moved connections are sent from different threads; each message must go out whole.
+    private readonly Lock _sending = new();
     private int _disposed;
 
     private SpawnedSuccessor(int pid, int channelFd, StandardErrorRelay stderr)
@@ -66,8 +69,30 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
         return true;
     }
 
-    public void ReportDraining(int connections) =>
-        _ = DescriptorIo.Send(_channel.Descriptor, HandshakeMessage.Draining(connections), dontWait: true);
+    public void ReportDraining(int connections)
+    {
+        // Best effort and never blocking: a report that cannot be sent now is skipped (the next one says more).
+        if (_sending.TryEnter())
+        {
+            try
+            {
+                _ = DescriptorIo.Send(_channel.Descriptor, HandshakeMessage.Draining(connections), dontWait: true);
+            }
+            finally
+            {
+                _sending.Exit();
+            }
+        }
+    }
+
+    public bool MoveConnection(int fd, string listener, ReadOnlySpan<byte> unread)
+    {
+        var message = System.Text.Encoding.UTF8.GetBytes(HandshakeMessage.Moved(listener, unread));
+        lock (_sending)
+        {
+            return Volatile.Read(ref _disposed) == 0 && ConnectionPassing.SendWithDescriptor(_channel.Descriptor, message, fd);
+        }
+    }
 
     public void Kill() => _ = ChildProcesses.Signal(Pid, Libc.SIGKILL);
 
@@ -80,7 +105,11 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            Descriptors.Close(_channel.Descriptor);
+            lock (_sending)
+            {
+                Descriptors.Close(_channel.Descriptor);
+            }
+
             _stderr.Dispose();
         }
     }

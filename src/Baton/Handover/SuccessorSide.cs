@@ -52,6 +52,12 @@ internal sealed class SuccessorSide : IPredecessor
     public Task Exited => _exited.Task;
 
     /// <summary>
+    /// Takes a connection the predecessor moved here: its descriptor (now this process's), the listener it was accepted
+    /// on, and the bytes already read from it. False when nothing here can take it: the descriptor is closed then.
+    /// </summary>
+    public Func<int, string, byte[], bool>? ConnectionArrived { get; set; }
+
+    /// <summary>
     /// Tells the parent this process serves, then waits in the background for its answer. <paramref name="accepted"/>
     /// runs once, at "go" - or at end of file if the parent died before it could answer: then nobody else accepts on
     /// the listeners, and this process must.
@@ -97,9 +103,32 @@ internal sealed class SuccessorSide : IPredecessor
         return switched;
     }
 
+    private void TakeConnection(int fd, MovedMessage moved)
+    {
+        if (fd < 0)
+        {
+            return;
+        }
+
+        bool taken;
+        try
+        {
+            taken = ConnectionArrived?.Invoke(fd, moved.Listener, moved.Unread) ?? false;
+        }
+        catch (Exception)
+        {
+            taken = false;
+        }
+
+        if (!taken)
+        {
+            Descriptors.Close(fd);
+        }
+    }
+
     private void FollowPredecessor(int channel, Action<bool> accepted)
     {
-        var reader = new LineReader(channel);
+        var reader = new LineReader(channel, receivesDescriptors: true);
         var wasAccepted = false;
         try
         {
@@ -120,6 +149,9 @@ internal sealed class SuccessorSide : IPredecessor
                     case DrainingMessage draining:
                         Volatile.Write(ref _openConnections, draining.Connections);
                         break;
+                    case MovedMessage moved:
+                        TakeConnection(reader.TakeDescriptor(), moved);
+                        break;
                 }
             }
         }
@@ -129,6 +161,7 @@ internal sealed class SuccessorSide : IPredecessor
         }
         finally
         {
+            reader.CloseDescriptors();
             Descriptors.Close(channel);
             Volatile.Write(ref _openConnections, 0);
             if (!wasAccepted)

@@ -30,6 +30,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly DateTimeOffset _startedAt = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
 
     private readonly IServiceProvider _services;
+    private readonly ConnectionTracker _connections;
+    private readonly ConnectionMover _mover;
     private volatile bool _accepted;
 
     public BatonRuntime(
@@ -42,8 +44,12 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         TimeProvider time,
         ILoggerFactory loggerFactory,
         IEnumerable<IBatonObserver> observers,
-        IServiceProvider services)
+        IServiceProvider services,
+        ConnectionTracker connections,
+        ConnectionMover mover)
     {
+        _connections = connections;
+        _mover = mover;
         _services = services;
         _process = process;
         _registry = registry;
@@ -142,6 +148,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             await listener.StopAcceptingAsync(keepSocketsOpen).ConfigureAwait(false);
         }
     }
+
+    public void MoveConnectionsTo(ISuccessorProcess successor) => _mover.MoveTo(successor, _connections.Open);
+
+    public int MovedConnections => _mover.MovedCount;
 
     public Task<DrainResult> DrainAsync(CancellationToken hammer) =>
         _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer);
@@ -276,6 +286,22 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         // A successor accepts only once its predecessor answers "go", the moment before that one stops accepting.
         if (_process.Successor is { } successor)
         {
+            if (_mover.Enabled)
+            {
+                successor.ConnectionArrived = (fd, listener, unread) => _mover.Receive(fd, listener, unread, _registry.Listeners, successor.Pid);
+                _ = successor.Exited.ContinueWith(
+                    _ =>
+                    {
+                        if (_mover.ReceivedCount is var received and > 0)
+                        {
+                            Log.ConnectionsReceived(_logger, Environment.ProcessId, received, successor.Pid);
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+
             successor.ReportReady(pid, OnAccepted);
         }
         else

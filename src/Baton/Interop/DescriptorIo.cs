@@ -37,6 +37,13 @@ internal static unsafe class DescriptorIo
                 }
 
                 offset += (int)written;
+
+                // Once part of the message went, the rest must follow: a line cut short would garble the channel (and,
+                // with descriptors on it, pair the next one with the wrong line).
+                if (sendFlags is { } sent && (sent & Libc.MSG_DONTWAIT) != 0)
+                {
+                    sendFlags = sent & ~Libc.MSG_DONTWAIT;
+                }
             }
         }
 

@@ -36,6 +36,14 @@ internal static unsafe partial class Libc
     internal const int AF_INET6 = 10;
     internal const int MSG_DONTWAIT = 0x40;
     internal const int MSG_NOSIGNAL = 0x4000;
+    internal const int MSG_CTRUNC = 0x8;
+    internal const int MSG_CMSG_CLOEXEC = 0x40000000;
+    internal const int SCM_RIGHTS = 1;
+    internal const int IPPROTO_TCP = 6;
+    internal const int TCP_INFO = 11;
+    internal const int SIOCINQ = 0x541B;
+    internal const int SIOCOUTQ = 0x5411;
+    internal const int SO_DOMAIN = 39;
 
     internal const short POLLIN = 0x1;
     internal const int WNOHANG = 1;
@@ -46,6 +54,7 @@ internal static unsafe partial class Libc
 
     internal const int EINTR = 4;
     internal const int ECONNRESET = 104;
+    internal const int EAGAIN = 11;
 
     internal static readonly nint SIG_DFL = 0;
     internal static readonly nint SIG_IGN = 1;
@@ -72,6 +81,35 @@ internal static unsafe partial class Libc
     {
         public int OnOff;
         public int Seconds;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    // struct msghdr on 64-bit Linux (x86-64 and arm64 alike); the compiler pads after NameLength.
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    // struct cmsghdr: the data (here, descriptors) follows at offset 16.
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct CMsgHdr
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
     }
 
     internal const int PathMax = 4096;
@@ -129,6 +167,15 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
     internal static partial nint Send(int fd, byte* buffer, nuint count, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "sendmsg", SetLastError = true)]
+    internal static partial nint SendMsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "recvmsg", SetLastError = true)]
+    internal static partial nint RecvMsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int Ioctl(int fd, nuint request, int* value);
 
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);

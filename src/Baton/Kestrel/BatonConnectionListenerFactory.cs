@@ -14,7 +14,8 @@ internal sealed class BatonConnectionListenerFactory(
     IOptions<SocketTransportOptions> transportOptions,
     ILoggerFactory loggerFactory,
     ListenerRegistry registry,
-    ConnectionTracker tracker) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+    ConnectionTracker tracker,
+    ConnectionMover mover) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly SocketTransportFactory _sockets = new(transportOptions, loggerFactory);
     private readonly ILogger _logger = loggerFactory.CreateLogger("Baton");
@@ -27,7 +28,7 @@ internal sealed class BatonConnectionListenerFactory(
         var (socket, adopted) = registry.TakeSocketCreatedFor(endpoint);
         var listener = new GatedListener(
             inner, socket, inherited: adopted is not null, tracker, registry, openNow: !registry.IsSuccessor, activated: adopted?.Activated ?? false,
-            socketFileRemoved: path => Log.UnixSocketRemoved(_logger, Environment.ProcessId, path));
+            socketFileRemoved: path => Log.UnixSocketRemoved(_logger, Environment.ProcessId, path), mover: mover);
         registry.Add(listener);
         return listener;
     }

@@ -29,6 +29,8 @@ internal sealed class ConnectionTracker(TimeProvider time, ILoggerFactory logger
 
     public int Count => _open.Count;
 
+    public IEnumerable<ConnectionContext> Open => _open.Values;
+
     /// <summary>Starts tracking; Kestrel is to be given the returned connection.</summary>
     public ConnectionContext Track(ConnectionContext connection)
     {

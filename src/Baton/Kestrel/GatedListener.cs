@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Baton.Handover;
@@ -23,12 +25,21 @@ internal sealed class GatedListener : IConnectionListener
     private readonly SemaphoreSlim _acceptInProgress = new(1, 1);
     private readonly bool _inherited;
     private readonly Action<string>? _socketFileRemoved;
+    private readonly ConnectionMover? _mover;
+
+    // Connections moved in from the predecessor, yielded by AcceptAsync alongside the ones accepted here. A pending
+    // accept outlives an AcceptAsync that returned a moved connection, so that no accepted connection is ever lost.
+    private readonly ConcurrentQueue<ConnectionContext> _injected = new();
+    private TaskCompletionSource _injectedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task<ConnectionContext?>? _pendingAccept;
     private bool _detached;
     private bool _unbound;
 
     public GatedListener(
-        IConnectionListener inner, Socket? socket, bool inherited, ConnectionTracker tracker, ListenerRegistry registry, bool openNow, bool activated = false, Action<string>? socketFileRemoved = null)
+        IConnectionListener inner, Socket? socket, bool inherited, ConnectionTracker tracker, ListenerRegistry registry, bool openNow, bool activated = false,
+        Action<string>? socketFileRemoved = null, ConnectionMover? mover = null)
     {
+        _mover = mover is { Enabled: true } ? mover : null;
         _inner = inner;
         _inherited = inherited;
         Activated = activated;
@@ -38,6 +49,7 @@ internal sealed class GatedListener : IConnectionListener
         _registry = registry;
         Descriptor = socket is null ? -1 : (int)socket.Handle;
         LocalEndPoint = socket?.LocalEndPoint ?? inner.EndPoint;
+        Name = LocalEndPoint.ToString() ?? string.Empty;
         if (openNow)
         {
             _open.TrySetResult();
@@ -56,6 +68,9 @@ internal sealed class GatedListener : IConnectionListener
 
     public EndPoint LocalEndPoint { get; }
 
+    /// <summary>How a moved connection names the listener it was accepted on: the listening socket's own address.</summary>
+    public string Name { get; }
+
     public void OpenGate() => _open.TrySetResult();
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -64,43 +79,107 @@ internal sealed class GatedListener : IConnectionListener
         await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            if (_stopAccepting.IsCancellationRequested)
+            while (true)
             {
-                return null;
-            }
+                if (_injected.TryDequeue(out var moved))
+                {
+                    return moved;
+                }
 
-            using var linked = cancellationToken.CanBeCanceled
-                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopAccepting.Token)
-                : null;
-            ConnectionContext? connection;
-            try
-            {
-                connection = await _inner.AcceptAsync(linked?.Token ?? _stopAccepting.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_stopAccepting.IsCancellationRequested)
-            {
-                return null;
-            }
+                if (_stopAccepting.IsCancellationRequested && _pendingAccept is null)
+                {
+                    return null;
+                }
 
-            if (connection is null)
-            {
-                return null;
-            }
+                Task signal;
+                lock (_injected)
+                {
+                    if (!_injected.IsEmpty)
+                    {
+                        continue;
+                    }
 
-            if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } accepted)
-            {
-                // A predecessor closing its copy of the listener may have set SO_LINGER {on, 0} on it, and accepted
-                // sockets inherit that; a close here would then be a reset. One setsockopt per connection rules it out.
-                Descriptors.ClearLinger((int)accepted.Handle);
-            }
+                    signal = _injectedSignal.Task;
+                }
 
-            // Kestrel gets the tracked connection: its transport wrapper is how a drain sends HTTP/2 clients away.
-            return _tracker.Track(connection);
+                var accepting = _pendingAccept ??= AcceptInnerAsync();
+                var first = await Task.WhenAny(accepting, signal).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (first == accepting)
+                {
+                    _pendingAccept = null;
+                    if (await accepting.ConfigureAwait(false) is { } connection)
+                    {
+                        return Prepare(connection, connection.Transport.Input, alreadyRead: 0);
+                    }
+                }
+            }
         }
         finally
         {
             _acceptInProgress.Release();
         }
+    }
+
+    /// <summary>
+    /// Yields <paramref name="connection"/> (moved in from the predecessor) from <see cref="AcceptAsync"/>, reading
+    /// <paramref name="input"/>. False once this listener no longer accepts.
+    /// </summary>
+    public bool Inject(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten)
+    {
+        if (_stopAccepting.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        var prepared = Prepare(connection, input, alreadyRead, alreadyWritten);
+        lock (_injected)
+        {
+            _injected.Enqueue(prepared);
+            var signal = _injectedSignal;
+            _injectedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            signal.TrySetResult();
+        }
+
+        return true;
+    }
+
+    private async Task<ConnectionContext?> AcceptInnerAsync()
+    {
+        try
+        {
+            return await _inner.AcceptAsync(_stopAccepting.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopAccepting.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private ConnectionContext Prepare(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten = 0)
+    {
+        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (socket is not null)
+        {
+            // A predecessor closing its copy of the listener may have set SO_LINGER {on, 0} on it, and accepted
+            // sockets inherit that; a close here would then be a reset. One setsockopt per connection rules it out.
+            Descriptors.ClearLinger((int)socket.Handle);
+        }
+
+        if (_mover is not null && socket is { SocketType: SocketType.Stream, AddressFamily: AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 })
+        {
+            // Only TCP can move (the kernel counts what was read from it, which a move needs). The wrapper hands
+            // Kestrel the transport's buffers untouched.
+            var movable = new MovableConnection(input, _mover, socket, Name, connection.ConnectionId, alreadyRead, alreadyWritten);
+            connection.Transport = new MovableTransport(movable, movable.CountOutput(connection.Transport.Output));
+            connection.Features.Set(movable);
+        }
+        else if (input != connection.Transport.Input)
+        {
+            connection.Transport = new MovableTransport(input, connection.Transport.Output);
+        }
+
+        // Kestrel gets the tracked connection: its transport wrapper is how a drain sends HTTP/2 clients away.
+        return _tracker.Track(connection);
     }
 
     /// <summary>
@@ -117,6 +196,7 @@ internal sealed class GatedListener : IConnectionListener
         await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
+            await SettlePendingAcceptAsync().ConfigureAwait(false);
             if (_detached || _unbound)
             {
                 // Done already - by an earlier stop, or by Kestrel itself (an app that called StopApplication during a
@@ -148,6 +228,7 @@ internal sealed class GatedListener : IConnectionListener
         await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
+            await SettlePendingAcceptAsync().ConfigureAwait(false);
             // Detached: nothing of the shared socket is left here. The stand-in stays with its Socket object until the
             // process ends: disposing a Socket that bound a Unix path would unlink the path the other process serves.
             if (!_unbound && !_detached)
@@ -171,6 +252,22 @@ internal sealed class GatedListener : IConnectionListener
         }
     }
 
+    /// <summary>
+    /// An accept left pending by an AcceptAsync that returned a moved connection ends with the cancellation; a connection
+    /// it took just before is queued for the next AcceptAsync (Kestrel keeps asking until it gets null), never dropped.
+    /// </summary>
+    private async Task SettlePendingAcceptAsync()
+    {
+        if (_pendingAccept is { } pending)
+        {
+            _pendingAccept = null;
+            if (await pending.ConfigureAwait(false) is { } stranded)
+            {
+                _injected.Enqueue(Prepare(stranded, stranded.Transport.Input, alreadyRead: 0));
+            }
+        }
+    }
+
     private async Task UnbindInnerAsync(CancellationToken cancellationToken)
     {
         await _inner.UnbindAsync(cancellationToken).ConfigureAwait(false);
@@ -187,4 +284,12 @@ internal sealed class GatedListener : IConnectionListener
             _socketFileRemoved?.Invoke(path);
         }
     }
+}
+
+/// <summary>A connection's transport with its input replaced (a <see cref="MovableConnection"/>, or a moved-in connection's bytes first).</summary>
+internal sealed class MovableTransport(PipeReader input, PipeWriter output) : IDuplexPipe
+{
+    public PipeReader Input { get; } = input;
+
+    public PipeWriter Output { get; } = output;
 }
