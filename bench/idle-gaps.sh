@@ -5,17 +5,17 @@
 # INTERVAL seconds) while bench/idle-gaps.cs runs CLIENTS clients of one mode; one run per mode.
 #
 #   bash bench/idle-gaps.sh [--idle 0.5] [--gap-ms 1000] [--clients 20] [--restarts 20] [--interval 1]
-#                           [--modes "naive careful httpclient"]
+#                           [--modes "naive careful httpclient"] [--move "true false"]
 #
 # --idle sets Baton:DrainIdleTimeout in seconds (2 s is the library's default; lower makes the run quick); gaps are
 # uniform from 0 to --gap-ms (2 x the idle timeout unless given). The last column counts the drains that ended by
 # closing idle connections (DrainResult OnlyIdleLeft in the server log). Only 127.0.0.1 is used; every process started
-# here is ended by pid.
+# here is ended by pid. --move sets Baton:MoveIdleConnections; each value gets its own runs (default: on, then off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
-idle=0.5; gap_ms=""; clients=20; restarts=20; interval=1; modes="naive careful httpclient"
+idle=0.5; gap_ms=""; clients=20; restarts=20; interval=1; modes="naive careful httpclient"; moves="true false"
 while [ $# -gt 0 ]; do
   case $1 in
     --idle) idle=$2; shift ;;
@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
     --restarts) restarts=$2; shift ;;
     --interval) interval=$2; shift ;;
     --modes) modes=$2; shift ;;
+    --move) moves=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -41,8 +42,9 @@ client_pid=""
 trap 'bench_cleanup "$out" $client_pid' EXIT
 
 echo "samples/Hello (JIT), Baton:DrainIdleTimeout=${idle}s, gaps uniform 0-${gap_ms} ms, $clients clients, $restarts SIGHUPs, $(nproc) cores"
+for move in $moves; do
 for mode in $modes; do
-  start_hello "$out" "$port" "$out/server-$mode.log" --Baton:DrainIdleTimeout="$idle_timespan"
+  start_hello "$out" "$port" "$out/server-$mode.log" --Baton:DrainIdleTimeout="$idle_timespan" --Baton:MoveIdleConnections="$move"
   dotnet "$out/client/idle-gaps.dll" --url "http://127.0.0.1:$port/" --mode "$mode" --clients "$clients" --gap-ms "$gap_ms" \
     --max-seconds 600 > "$out/client-$mode.txt" 2>&1 &
   client_pid=$!
@@ -53,5 +55,6 @@ for mode in $modes; do
   done
   kill -TERM "$client_pid"; wait "$client_pid" || true; client_pid=""
   stop_hello "$out"
-  echo "$(tail -1 "$out/client-$mode.txt") drains-ending-with-idle-close=$(grep -c "OnlyIdleLeft" "$out/server-$mode.log" || true)"
+  echo "MoveIdleConnections=$move $(tail -1 "$out/client-$mode.txt") drains-ending-with-idle-close=$(grep -c "OnlyIdleLeft" "$out/server-$mode.log" || true) moved=$(grep -o "moved [0-9]* idle" "$out/server-$mode.log" | awk '{n += $2} END {print n + 0}')"
+done
 done

@@ -9,8 +9,9 @@ configuration=Release
 # NativeAOT links with clang and zlib from Debian.
 bash scripts/apt-ensure.sh clang-14 zlib1g-dev
 
-# h2load and nghttp (nghttp2-client): HTTP/2 load that never retries, for the HTTP/2 drain tests.
-bash scripts/apt-ensure.sh nghttp2-client
+# h2load and nghttp (nghttp2-client): HTTP/2 load that never retries, for the HTTP/2 drain tests; curl and openssl
+# s_client: the Unix socket and the served certificate checked as a user would.
+bash scripts/apt-ensure.sh nghttp2-client curl openssl
 
 # systemd-analyze checks the shipped units (docs/systemd); systemd itself need not run.
 bash scripts/apt-ensure.sh systemd

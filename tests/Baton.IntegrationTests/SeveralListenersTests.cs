@@ -56,6 +56,29 @@ public sealed partial class SeveralListenersTests
             Assert.Equal((200, serving), (status, PidOf(body)));
             Assert.Equal(thumbprint, client.ServedThumbprint);
             Assert.Equal(serving, await ListeningSockets.PidAnsweringOnUnixAsync(socketPath));
+
+            // The same through the clients a user would try: curl on the Unix socket, openssl s_client for the
+            // certificate served, HttpClient with HTTP/2 over TLS (ALPN h2).
+            Assert.Equal(serving, PidOf(await ExternalTool.RunAsync("curl", "-sS", "--max-time", "20", "--unix-socket", socketPath, "http://localhost/")));
+            var served = await ExternalTool.RunAsync("openssl", "s_client", "-connect", $"127.0.0.1:{https.Port}", "-servername", "localhost");
+            var pem = served[served.IndexOf("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)..(served.IndexOf("-----END CERTIFICATE-----", StringComparison.Ordinal) + "-----END CERTIFICATE-----".Length)];
+            using (var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(pem))
+            {
+                Assert.Equal(thumbprint, certificate.Thumbprint);
+            }
+
+            using var http2 = new HttpClient(new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+            })
+            {
+                DefaultRequestVersion = HttpVersion.Version20,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                Timeout = TimeSpan.FromSeconds(20),
+            };
+            using var response = await http2.GetAsync(new Uri($"https://127.0.0.1:{https.Port}/"));
+            Assert.Equal((HttpStatusCode.OK, HttpVersion.Version20), (response.StatusCode, response.Version));
+            Assert.Equal(serving, PidOf(await response.Content.ReadAsStringAsync()));
         }
     }
 
