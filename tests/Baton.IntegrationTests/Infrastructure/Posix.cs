@@ -54,6 +54,21 @@ internal static partial class Posix
         return new InheritableDescriptor(copy);
     }
 
+    /// <summary>
+    /// The first of a block of descriptor numbers for <see cref="Inheritable"/>: well above every descriptor the test
+    /// process has open now. The kernel gives out the lowest free number, so the other tests running meanwhile would
+    /// have to open a hundred more descriptors before one of theirs took a number in the block (a fixed number, 200, was
+    /// taken once the suite had grown).
+    /// </summary>
+    public static int FreeDescriptorBlock()
+    {
+        var highest = Directory.EnumerateFileSystemEntries("/proc/self/fd")
+            .Select(path => int.TryParse(Path.GetFileName(path), out var fd) ? fd : 0)
+            .DefaultIfEmpty(0)
+            .Max();
+        return Math.Max(200, highest + 100);
+    }
+
     /// <summary>The kernel's name for what a descriptor of a process is ("socket:[1234]"); null when it is not open.</summary>
     public static string? DescriptorTarget(int pid, int fd)
     {

@@ -148,7 +148,8 @@ public sealed class SocketActivationTests
     /// </summary>
     private static Task<ServerProcess> StartActivatedAsync(SampleApp app, IReadOnlyList<Socket> sockets, string? names, string[] arguments)
     {
-        var moves = string.Join(' ', sockets.Select((_, i) => $"{3 + i}<&{200 + i} {200 + i}<&-"));
+        var first = Posix.FreeDescriptorBlock();
+        var moves = string.Join(' ', sockets.Select((_, i) => $"{3 + i}<&{first + i} {first + i}<&-"));
         var environment = new Dictionary<string, string> { ["LISTEN_FDS"] = sockets.Count.ToString(CultureInfo.InvariantCulture) };
         if (names is not null)
         {
@@ -161,7 +162,7 @@ public sealed class SocketActivationTests
             shellPrefix: $"exec {moves}; export LISTEN_PID=$$",
             environment: environment,
             shell: "/bin/bash",
-            duringStart: () => new Copies(sockets.Select((s, i) => Posix.Inheritable((int)s.Handle, 200 + i)).ToList()));
+            duringStart: () => new Copies(sockets.Select((s, i) => Posix.Inheritable((int)s.Handle, first + i)).ToList()));
     }
 
     private static Socket ListeningTcp()
