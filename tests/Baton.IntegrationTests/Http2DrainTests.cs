@@ -69,7 +69,7 @@ public sealed partial class Http2DrainTests(ITestOutputHelper output)
                 await WaitUntilAsync(() => client.Answered >= answered + 500 || load.IsCompleted);
                 var next = await server.RestartAsync(serving);
                 await server.WaitForExitAsync(serving, TimeSpan.FromSeconds(30));
-                Assert.Contains(server.Log.Split('\n'), l => l.Contains($"Process {serving} drain ended: Drained", StringComparison.Ordinal));
+                Assert.Contains("drain ended: Drained", await server.DrainEndedAsync(serving), StringComparison.Ordinal);
                 serving = next;
             }
 

@@ -55,7 +55,7 @@ public sealed partial class Http2Tests
 
             // Without GOAWAY the one multiplexed connection stays busy and the old process waits for HammerTime (60 s).
             await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(10));
-            Assert.Contains(server.Log.Split('\n'), l => l.Contains($"Process {server.RootPid} drain ended: Drained", StringComparison.Ordinal));
+            Assert.Contains("drain ended: Drained", await server.DrainEndedAsync(server.RootPid), StringComparison.Ordinal);
         }
         finally
         {

@@ -36,7 +36,7 @@ public sealed class LongLivedConnectionTests
             // Told to move (1012), the client reconnects to the new process: nothing holds the old one until HammerTime.
             var drainStarted = Stopwatch.StartNew();
             await server.WaitForExitAsync(old, Prompt);
-            Assert.Contains(server.Log.Split('\n'), l => l.Contains($"Process {old} drain ended: Drained", StringComparison.Ordinal));
+            Assert.Contains("drain ended: Drained", await server.DrainEndedAsync(old), StringComparison.Ordinal);
             Assert.True(drainStarted.Elapsed < Prompt, $"process {old} took {drainStarted.ElapsedMilliseconds} ms to exit");
         }
 
@@ -69,7 +69,7 @@ public sealed class LongLivedConnectionTests
 
             var drainStarted = Stopwatch.StartNew();
             await server.WaitForExitAsync(old, Prompt);
-            Assert.Contains(server.Log.Split('\n'), l => l.Contains($"Process {old} drain ended: Drained", StringComparison.Ordinal));
+            Assert.Contains("drain ended: Drained", await server.DrainEndedAsync(old), StringComparison.Ordinal);
             Assert.True(drainStarted.Elapsed < Prompt, $"process {old} took {drainStarted.ElapsedMilliseconds} ms to exit");
         }
 
@@ -108,7 +108,7 @@ public sealed class LongLivedConnectionTests
         var at = drainStarted.Elapsed;
         Assert.True(at > TimeSpan.FromSeconds(1.5) && at < TimeSpan.FromSeconds(6), $"aborted after {at.TotalMilliseconds} ms: {aborted.Message}");
         await server.WaitForExitAsync(old, TimeSpan.FromSeconds(5));
-        Assert.Contains(server.Log.Split('\n'), l => l.Contains($"Process {old} drain ended: HammerTimeElapsed", StringComparison.Ordinal));
+        Assert.Contains("drain ended: HammerTimeElapsed", await server.DrainEndedAsync(old), StringComparison.Ordinal);
     }
 
     private static async Task<string> EchoAsync(ClientWebSocket socket, string text)

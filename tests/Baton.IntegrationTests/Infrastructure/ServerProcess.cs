@@ -245,6 +245,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public int ReadPidFile() => int.Parse(File.ReadAllText(PidFile).Trim(), CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// The line that says how a process's drain ended. Wait for it rather than look for it once the process has exited:
+    /// the exit can be seen before the process's last lines have been read from its output.
+    /// </summary>
+    public Task<string> DrainEndedAsync(int pid) =>
+        WaitForLineAsync(l => l.Contains($"Process {pid} drain ended:", StringComparison.Ordinal));
+
     /// <summary>Waits for a log line (already seen or still to come) that matches.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null, int skip = 0)
     {
