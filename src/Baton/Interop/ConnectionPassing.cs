@@ -154,12 +154,13 @@ internal static unsafe class ConnectionPassing
         _ = Libc.Close(pair[1]);
         try
         {
-            if (Libc.Dup2(pair[0], fd) == -1)
+            // Close-on-exec in the same call: from the moment the stand-in has the number, the transport may read its
+            // end of file and close the number on another thread, so nothing may touch the number afterwards (a separate
+            // F_SETFD once failed with EBADF here, and the move was given up with the client's request in the socket).
+            if (Libc.Dup3(pair[0], fd, Libc.O_CLOEXEC) == -1)
             {
-                throw PosixException.FromLastError($"dup2({pair[0]}, {fd})");
+                throw PosixException.FromLastError($"dup3({pair[0]}, {fd})");
             }
-
-            Descriptors.SetCloseOnExec(fd, true);
         }
         finally
         {

@@ -138,6 +138,9 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "dup2", SetLastError = true)]
     internal static partial int Dup2(int oldFd, int newFd);
 
+    [LibraryImport(LibraryName, EntryPoint = "dup3", SetLastError = true)]
+    internal static partial int Dup3(int oldFd, int newFd, int flags);
+
     [LibraryImport(LibraryName, EntryPoint = "pipe2", SetLastError = true)]
     internal static partial int Pipe2(int* fds, int flags);
 
