@@ -13,9 +13,10 @@
 #   SIGHUP to serving      median ms from sending SIGHUP to the new pid in the pid file (written once it serves);
 #   old process exit       median ms from sending SIGHUP to the old pid gone (drained and exited);
 #   peak RSS               MiB, the largest sum of VmRSS over every server process (old and new), sampled ~every 50 ms.
-# It also runs h2load (keep-alive, HTTP/1.1) with restarts once per runtime, because h2load logs every request
-# (start, status, duration), failed ones too: those runs draw docs/benchmarks-timeline.png (requests/s and p99 per
-# 100 ms, SIGHUPs and errors marked; gnuplot) and are their own rows in the table, marked as such.
+# It also runs bench/timeline-client.cs (keep-alive HTTP/1.1, never retries) with restarts once per runtime, because it
+# logs every request (start, status, duration), failed ones too - hey's CSV drops errors, wrk prints only totals, and
+# h2load neither logs nor counts a request lost with its connection: those runs draw docs/benchmarks-timeline.png
+# (requests/s and p99 per 100 ms, SIGHUPs and failed requests marked; gnuplot) and are their own rows in the table.
 #
 # Only 127.0.0.1 is used; every process started here is ended by pid on exit; every load is bounded in time.
 set -euo pipefail
@@ -36,13 +37,14 @@ while [ $# -gt 0 ]; do
 done
 case $only in ""|jit|aot) ;; *) echo "--only takes jit or aot" >&2; exit 2 ;; esac
 
-bash scripts/apt-ensure.sh wrk hey curl gnuplot-nox nghttp2-client
+bash scripts/apt-ensure.sh wrk hey curl gnuplot-nox
 source bench/lib.sh
 
 results=bench/results/$(date -u +%Y-%m-%d)-compare
 mkdir -p "$results"
 work=artifacts/compare
 mkdir -p "$work"
+dotnet build bench/timeline-client.cs -c Release -o "$work/client" -nologo -v quiet > /dev/null
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
@@ -183,8 +185,8 @@ run() {
     hey-newconn) timeout -k 5 "$bound" hey -z "${duration}s" -c "$connections" -disable-keepalive "$url" > "$raw" 2>&1 || true ;;
     hey-keepalive) timeout -k 5 "$bound" hey -z "${duration}s" -c "$connections" "$url" > "$raw" 2>&1 || true ;;
     wrk) timeout -k 5 "$bound" wrk -t2 -c "$connections" -d "${duration}s" --latency "$url" > "$raw" 2>&1 || true ;;
-    h2load) timeout -k 5 "$bound" h2load --h1 -c "$connections" -D "$duration" --log-file="$results/$name.log" "$url" \
-              > "$raw" 2>&1 || true ;;
+    timeline) timeout -k 5 "$bound" dotnet "$work/client/timeline-client.dll" --url "$url" --connections "$connections" \
+                --seconds "$duration" --log "$results/$name.log" > "$raw" 2>&1 || true ;;
   esac
   [ -n "$loop" ] && { wait "$loop" || true; }
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
@@ -210,10 +212,9 @@ run() {
       rps=$(awk '/Requests\/sec:/ {printf "%.0f", $2}' "$raw")
       p50=$(awk '$1=="50%" {print $2}' "$raw" | to_ms)
       p99=$(awk '$1=="99%" {print $2}' "$raw" | to_ms) ;;
-    h2load)
-      # failed: requests h2load counts as failed (errors, timeouts) plus 4xx and 5xx answers.
-      failed=$(awk '/^requests:/ {f=$10} /^status codes:/ {c=$7+$9} END {print f+c}' "$raw")
-      rps=$(awk '/^finished in/ {printf "%.0f", $4}' "$raw")
+    timeline)
+      failed=$(awk '/^requests:/ {print $6}' "$raw")
+      rps=$(awk '/^req\/s:/ {print $2}' "$raw")
       p50=$(awk '$2 >= 200 && $2 < 300 {print $3}' "$results/$name.log" | percentile 50)
       p99=$(awk '$2 >= 200 && $2 < 300 {print $3}' "$results/$name.log" | percentile 99) ;;
   esac
@@ -224,7 +225,7 @@ run() {
   fi
   local rss; rss=$(awk '{printf "%.0f", $1 / 1024}' "$dir/rss.kb")
   local label=$client
-  [ "$client" = h2load ] && label="h2load (timeline)"
+  [ "$client" = timeline ] && label="timeline-client keep-alive"
   [ "$client" = hey-newconn ] && label="hey -disable-keepalive"
   [ "$client" = hey-keepalive ] && label="hey keep-alive"
   local rtlabel=JIT; [ "$rt" = aot ] && rtlabel=NativeAOT
@@ -234,7 +235,7 @@ run() {
   echo "$row"
 }
 
-# timeline_data RUNTIME NAME: 100 ms bins of the h2load log (by completion time; seconds from the first request):
+# timeline_data RUNTIME NAME: 100 ms bins of the timeline client's log (by completion time; seconds from the first request):
 # requests/s and p99 ms of the 2xx answers; errors (status -1 or >= 400) at their start; SIGHUPs.
 timeline_data() {
   local rt=$1 name=$2 log="$results/$2.log"
@@ -259,7 +260,7 @@ plot_timeline() {
     echo "set yrange [0:*]; set y2range [1:2000]; set logscale y2; set y2tics; set ytics nomirror; set key outside top center horizontal; set grid"
     for rt in "$@"; do
       local label=JIT; [ "$rt" = aot ] && label=NativeAOT
-      echo "set title 'samples/Hello, $label, Baton: h2load --h1 -c $connections keep-alive on $path, SIGHUP every ${interval} s (dashed)'"
+      echo "set title 'samples/Hello, $label, Baton: timeline-client, $connections keep-alive connections on $path, SIGHUP every ${interval} s (dashed)'"
       echo "unset arrow"
       while read -r s; do echo "set arrow from $s, graph 0 to $s, graph 1 nohead dt 2 lc rgb 'gray40'"; done \
         < "$results/timeline-$rt-sighups.dat"
@@ -289,9 +290,9 @@ for rt in "${runtimes[@]}"; do
   for client in hey-newconn hey-keepalive wrk; do run "$rt" plain "$client" no; done
   for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" no; done
   for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" yes; done
-  run "$rt" baton h2load yes
-  timeline_data "$rt" "$rt-baton-h2load-restarts"
-  gzip -f "$results/$rt-baton-h2load-restarts.log"  # one line a request: kept, but small
+  run "$rt" baton timeline yes
+  timeline_data "$rt" "$rt-baton-timeline-restarts"
+  gzip -f "$results/$rt-baton-timeline-restarts.log"  # one line a request: kept, but small
   timelines+=("$rt")
 done
 plot_timeline "${timelines[@]}"
