@@ -295,5 +295,19 @@ for rt in "${runtimes[@]}"; do
   gzip -f "$results/$rt-baton-timeline-restarts.log"  # one line a request: kept, but small
   timelines+=("$rt")
 done
+
+# The ratios issue #10 sets targets on, from the rows above (same run): p99 and req/s with SIGHUPs against without,
+# and Baton's steady req/s against plain Kestrel's.
+ratios=$results/ratios${only:+-$only}.md
+awk -F' *[|] *' '
+  NR > 2 { key = $2 "|" $4; if ($3 == "plain Kestrel") plain[key] = $6; else if ($5 == 0) { steady[key] = $6; p99[key] = $9 } else { hup[key] = $6; hp99[key] = $9 } ; if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
+  function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
+  END {
+    print "| runtime | client | p99 with SIGHUPs / without | req/s with SIGHUPs / without | req/s Baton / plain Kestrel, no SIGHUPs |"
+    print "| --- | --- | ---: | ---: | ---: |"
+    for (i = 1; i <= n; i++) { k = order[i]; split(k, f, "|"); print "| " f[1] " | " f[2] " | " r(hp99[k], p99[k]) " | " r(hup[k], steady[k]) " | " r(steady[k], plain[k]) " |" }
+  }' "$table" > "$ratios"
+echo; cat "$ratios"
+echo
 plot_timeline "${timelines[@]}"
 echo "table and raw output: $results/"
