@@ -4,7 +4,7 @@
 # `hey -disable-keepalive` (a new connection per request), `hey` (keep-alive) and `wrk` (keep-alive), with a SIGHUP
 # every INTERVAL seconds and without. Plain Kestrel runs only without restarts: it cannot restart.
 #
-#   bash bench/compare.sh [--duration 16] [--interval 2] [--connections 16] [--path '/slow?ms=5'] [--only jit|aot]
+#   bash bench/compare.sh [--duration 16] [--interval 2 (whole seconds)] [--connections 16] [--path '/slow?ms=5'] [--only jit|aot]
 #
 # Prints a markdown table (and writes it with the raw outputs to bench/results/<date>-compare/):
 #   req/s, p50, p99        as hey or wrk report them;
@@ -127,14 +127,16 @@ rss_sampler() {
   done
 }
 
-# restart_loop DIR END_MS: a SIGHUP every $interval s (the first after $interval s, none in the last $interval s);
+# restart_loop DIR START_MS: a SIGHUP at START + k * $interval s for k = 1 .. duration / interval - 1 (16 s, 2 s: 7 SIGHUPs,
+# the last 2 s before the end; a late handover shifts the rest, none is sent after END - interval / 2);
 # each waits for both the new pid in the pid file and the old process gone (a SIGHUP to a process whose predecessor
 # still drains is deferred). Appends epoch ms of each SIGHUP to DIR/sighup.ms and the two delays to serving.ms, exit.ms.
 restart_loop() {
-  local d=$1 end=$2 old new t0 t served exited
+  local d=$1 start=$2 old new t0 t served exited k=1 count=$((duration / interval - 1)) end=$(($2 + duration * 1000))
   : > "$d/sighup.ms"; : > "$d/serving.ms"; : > "$d/exit.ms"
   sleep "$interval"
-  while [ "$(now_ms)" -lt $((end - interval * 1000)) ]; do
+  while [ "$k" -le "$count" ] && [ "$(now_ms)" -lt $((end - interval * 500)) ]; do
+    k=$((k + 1))
     old=$(cat "$d/app.pid"); t0=$(now_ms); served=""; exited=""
     kill -HUP "$old"
     while :; do
@@ -149,7 +151,7 @@ restart_loop() {
       sleep 0.002
     done
     echo "$t0" >> "$d/sighup.ms"; echo "${served:-30000}" >> "$d/serving.ms"; echo "${exited:-30000}" >> "$d/exit.ms"
-    t=$(( t0 + interval * 1000 - $(now_ms) ))
+    t=$(( start + (k - 1) * interval * 1000 - $(now_ms) ))
     [ "$t" -gt 0 ] && sleep "$(awk -v t="$t" 'BEGIN {printf "%.3f", t / 1000}')"
   done
 }
@@ -177,9 +179,9 @@ run() {
   local url="http://127.0.0.1:$port$path" raw="$results/$name.txt"
   start_server "$dir" "$port" "$server"
   rss_sampler "$dir" "$first" "$dir/rss.kb" & local sampler=$!; started+=("$sampler")
-  local end=$(( $(now_ms) + duration * 1000 )) loop=""
+  local start; start=$(now_ms); local loop=""
   rm -f "$dir/sighup.ms" "$dir/serving.ms" "$dir/exit.ms"
-  if [ "$restarts" = yes ]; then restart_loop "$dir" "$end" & loop=$!; started+=("$loop"); fi
+  if [ "$restarts" = yes ]; then restart_loop "$dir" "$start" & loop=$!; started+=("$loop"); fi
   local bound=$((duration + 30))
   case $client in
     hey-newconn) timeout -k 5 "$bound" hey -z "${duration}s" -c "$connections" -disable-keepalive "$url" > "$raw" 2>&1 || true ;;
