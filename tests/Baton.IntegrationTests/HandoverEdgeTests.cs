@@ -67,12 +67,13 @@ public sealed class HandoverEdgeTests
             }
         })).ToList();
 
-        // Wait for all three to be in flight in the first process, then SIGHUP its pid file every 300 ms for 6 s.
+        // Wait for all three to be in flight in the first process, then SIGHUP its pid file 20 times, 300 ms apart.
         await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal), skip: 2);
         var most = 0;
         var sent = 0;
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(6))
+        // A count, not a time: on a loaded machine each round takes longer than 300 ms, and fewer SIGHUPs would be sent.
+        while (sent < 20)
         {
             server.TrySignal(server.ReadPidFile(), Posix.SIGHUP);
             sent++;
@@ -102,7 +103,6 @@ public sealed class HandoverEdgeTests
         Assert.Contains(server.Log.Split('\n'), l => l.Contains("SIGHUP deferred by process", StringComparison.Ordinal)
             && l.Contains("still drains", StringComparison.Ordinal) && l.Contains("connection(s) open", StringComparison.Ordinal));
         Assert.Contains(server.Log.Split('\n'), l => l.Contains("starts the deferred restart", StringComparison.Ordinal));
-        Assert.True(sent >= 15, $"{sent} SIGHUPs sent");
     }
 
     [Fact]
