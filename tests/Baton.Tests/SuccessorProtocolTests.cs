@@ -49,24 +49,19 @@ public sealed class SuccessorProtocolTests
             var ready = lines.Read(TimeSpan.FromSeconds(60));
             Assert.Equal($"ready {pid} 2", ready.Line);
 
-            // Ready, but not yet told "go": a client waits in the kernel's queue, unanswered.
-            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            client.Connect(endPoint);
-            client.Send(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            // Ready, but not yet told "go": clients wait in the kernel's queue, unanswered. The readiness probe among
+            // them is accepted the moment the gate opens: it must already see this process as serving (a load
+            // balancer that got 503 there would take a healthy instance out of its pool).
+            using var client = SendRequest(endPoint, "/");
+            using var probe = SendRequest(endPoint, "/health/ready");
             Assert.False(client.Poll(TimeSpan.FromSeconds(1), SelectMode.SelectRead), "the successor answered before it was told go");
 
             Assert.True(DescriptorIo.Send(channel, HandshakeMessage.Go));
-            Assert.True(client.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectRead), "no answer after go");
-            var answer = new StringBuilder();
-            var buffer = new byte[4096];
-            int read;
-            while ((read = client.Receive(buffer)) > 0)
-            {
-                answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
-            }
-
-            Assert.StartsWith("HTTP/1.1 200", answer.ToString(), StringComparison.Ordinal);
-            Assert.Contains($"\"pid\":{pid}", answer.ToString(), StringComparison.Ordinal);
+            var answer = ReadAnswer(client);
+            Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);
+            Assert.Contains($"\"pid\":{pid}", answer, StringComparison.Ordinal);
+            var probed = ReadAnswer(probe);
+            Assert.True(probed.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) && probed.Contains("Healthy", StringComparison.Ordinal), probed);
 
             // The parent leaves: the successor carries on, and stops cleanly when told.
             Descriptors.Close(channel);
@@ -91,6 +86,28 @@ public sealed class SuccessorProtocolTests
                 }
             }
         }
+    }
+
+    private static Socket SendRequest(IPEndPoint endPoint, string path)
+    {
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect(endPoint);
+        client.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        return client;
+    }
+
+    private static string ReadAnswer(Socket client)
+    {
+        Assert.True(client.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectRead), "no answer after go");
+        var answer = new StringBuilder();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = client.Receive(buffer)) > 0)
+        {
+            answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return answer.ToString();
     }
 
     private static string HelloBuild()

@@ -343,6 +343,11 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private void OnAccepted(bool toldByPredecessor)
     {
         _accepted = true;
+
+        // Serving (readiness 200, READY=1) before the gates open: the first connection accepted may be a readiness
+        // probe, and it must not see this process as not serving yet. (Opened first, a probe queued at "go" was once
+        // answered 503 by a process that served.)
+        Coordinator.NotifyServing();
         foreach (var listener in _registry.Listeners)
         {
             listener.OpenGate();
@@ -353,8 +358,6 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         {
             Log.PredecessorVanished(_logger, pid, _process.Successor!.Pid);
         }
-
-        Coordinator.NotifyServing();
 
         try
         {
