@@ -144,6 +144,7 @@ public sealed class MovableConnectionTests : IAsyncLifetime
 
         Assert.True(end.IsCompleted);
         Assert.True(end.Buffer.IsEmpty);
+        AcknowledgeEnd(end);
         var moved = Assert.Single(_successor.Moved);
         Assert.Equal("127.0.0.1:1", moved.Listener);
         Assert.Empty(moved.Unread);
@@ -174,9 +175,21 @@ public sealed class MovableConnectionTests : IAsyncLifetime
         var end = await _input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.True(end.IsCompleted);
+        AcknowledgeEnd(end);
         var moved = Assert.Single(_successor.Moved);
         Assert.Equal("GET /third HT", Encoding.ASCII.GetString(moved.Unread));
         await AssertNextRequestReachesAsync(moved.Fd, "TP/1.1\r\n\r\n");
+    }
+
+    /// <summary>
+    /// What Kestrel's HTTP/1.1 parser does with every read, the end of input after a move included: advance, then see
+    /// that the input completed and let the connection go. It must not throw (Kestrel would log the connection as ended
+    /// abnormally), and the reader is completed as Kestrel completes it.
+    /// </summary>
+    private void AcknowledgeEnd(ReadResult end)
+    {
+        _input.AdvanceTo(end.Buffer.Start, end.Buffer.End);
+        _input.Complete();
     }
 
     [Fact]

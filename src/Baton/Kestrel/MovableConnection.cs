@@ -174,6 +174,15 @@ internal sealed class MovableConnection : PipeReader
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
+        if (HasMoved)
+        {
+            // Kestrel acknowledges the end of input this reader made up after the move. The transport's read it came
+            // from, if any, the move has completed itself: passed on, this would throw ("No reading operation to
+            // complete") and Kestrel would log each moved connection as ended abnormally.
+            _lastBuffer = default;
+            return;
+        }
+
         var rest = _lastBuffer.Slice(consumed).Length;
         _consumed += _lastBuffer.Length - rest;
         _leftover = rest > 0;
