@@ -40,6 +40,29 @@ public sealed class SignalTests
     }
 
     [Theory]
+    [InlineData(Posix.SIGHUP)]
+    [InlineData(Posix.SIGTERM)]
+    public async Task Signals_that_keep_coming_while_the_process_exits_never_kill_it(int signal)
+    {
+        // The last moments of a process, after the host is disposed and before the runtime exits, once had no handler
+        // for Baton's signals: their default action (terminate) ended it with 128 + signal and took its last log lines.
+        // A SIGHUP loop at an old pid (kill -HUP $(cat pidfile) while the file still names it) hits that window.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        var pid = server.RootPid;
+        server.Signal(pid, Posix.SIGTERM);
+        await server.WaitForLineAsync(l => l.Contains($"Process {pid} exiting", StringComparison.Ordinal));
+        var sent = 0;
+        while (!server.Root.HasExited && sent < 20_000)
+        {
+            sent += server.TrySignal(pid, signal) ? 1 : 0;
+        }
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await server.Root.WaitForExitAsync(exit.Token);
+        Assert.True(server.Root.ExitCode == 0, $"exit code {server.Root.ExitCode} after {sent} signal(s)\n{server.Log}");
+    }
+
+    [Theory]
     [InlineData(Posix.SIGINT)]
     [InlineData(Posix.SIGQUIT)]
     public async Task A_stop_signal_ignored_at_start_as_in_a_background_job_still_drains(int signal)

@@ -34,10 +34,13 @@ internal sealed class SignalRouter : IDisposable
         (PosixSignal.SIGTSTP, 20, "SIGTSTP"),
     ];
 
-    // Held for the life of the process: a registration that is collected is unregistered, and then SIGHUP's
-    // default action (terminate) applies.
-    private readonly List<PosixSignalRegistration> _registrations = [];
+    // Held for the life of the process, past the host's: a registration that is disposed or collected is unregistered,
+    // and then the signal's default action applies (SIGHUP, SIGTERM, SIGUSR1/2 terminate, SIGTSTP stops). A process in
+    // its last moments, its host disposed, still gets the SIGHUPs of a `kill -HUP $(cat pidfile)` loop; once they
+    // killed it (exit 129) and took its last log lines with it.
+    private static readonly List<PosixSignalRegistration> s_registrations = [];
     private readonly Lock _gate = new();
+    private bool _closed;
     private readonly List<string> _restored = [];
     private readonly List<string> _uncatchable = [];
     private readonly List<string> _early = [];
@@ -65,11 +68,15 @@ internal sealed class SignalRouter : IDisposable
         foreach (var (signal, number, name) in Handled)
         {
             var restored = _restored.Contains(name);
-            _registrations.Add(PosixSignalRegistration.Create(signal, context =>
+            var registration = PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
                 Post(name);
-            }));
+            });
+            lock (s_registrations)
+            {
+                s_registrations.Add(registration);
+            }
 
             // The runtime decides once whether to handle SIGINT/SIGQUIT; if it saw them ignored (Console used before
             // UseBaton, in a background job), the registration is inert and the default action would kill the
@@ -111,11 +118,15 @@ internal sealed class SignalRouter : IDisposable
         }
     }
 
+    /// <summary>
+    /// From now on signals are caught and do nothing: the host is gone, and the process is about to exit (see
+    /// <see cref="s_registrations"/> for why they stay registered).
+    /// </summary>
     public void Dispose()
     {
-        foreach (var registration in _registrations)
+        lock (_gate)
         {
-            registration.Dispose();
+            _closed = true;
         }
     }
 
@@ -125,6 +136,11 @@ internal sealed class SignalRouter : IDisposable
         ILogger? logger;
         lock (_gate)
         {
+            if (_closed)
+            {
+                return;
+            }
+
             coordinator = _coordinator;
             logger = _logger;
             if (coordinator is null)
