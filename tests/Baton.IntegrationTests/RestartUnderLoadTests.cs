@@ -62,7 +62,13 @@ public sealed class RestartUnderLoadTests
         for (var i = 0; i < 20; i++)
         {
             sent += server.TrySignal(toPidFile ? server.ReadPidFile() : first, Posix.SIGHUP) ? 1 : 0;
-            await Task.Delay(10);
+
+            // The first two back to back: at least two reach the first process even when this test's own threads wake
+            // late (on a busy machine one 10 ms delay once outlasted the whole handover, and only one SIGHUP was sent).
+            if (i > 0)
+            {
+                await Task.Delay(10);
+            }
         }
 
         await server.WaitForExitAsync(first, TimeSpan.FromSeconds(30));
@@ -71,9 +77,10 @@ public sealed class RestartUnderLoadTests
         var result = await load.StopAsync();
 
         Assert.True(result.Failed == 0, result.ToString());
+        Assert.DoesNotContain("ended abnormally", server.Log, StringComparison.Ordinal);
         Assert.True(sent >= 1, "no SIGHUP was delivered");
         var alive = server.AlivePids();
-        Assert.Single(alive);
+        Assert.True(alive.Count == 1, $"alive {string.Join(",", alive)}; {server.SettledAs}");
         Assert.Equal(alive[0], server.ReadPidFile());
         if (!toPidFile)
         {

@@ -98,6 +98,36 @@ internal static partial class Posix
     /// <summary>Sends the signal; false when the process no longer exists (ESRCH).</summary>
     public static bool TryKill(int pid, int signal) => KillNative(pid, signal) == 0;
 
+    /// <summary>
+    /// Waits (up to 5 s) until no <paramref name="signal"/> is pending for <paramref name="pid"/>: the kernel keeps one
+    /// pending signal of each kind, and a second one sent before the first was delivered merges into it.
+    /// </summary>
+    public static void WaitUntilNotPending(int pid, int signal)
+    {
+        var mask = 1UL << (signal - 1);
+        var deadline = Environment.TickCount64 + 5000;
+        while (Environment.TickCount64 < deadline)
+        {
+            string status;
+            try
+            {
+                status = File.ReadAllText($"/proc/{pid}/status");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return;
+            }
+
+            var line = status.Split('\n').FirstOrDefault(l => l.StartsWith("ShdPnd:", StringComparison.Ordinal));
+            if (line is null || (Convert.ToUInt64(line["ShdPnd:".Length..].Trim(), 16) & mask) == 0)
+            {
+                return;
+            }
+
+            Thread.Sleep(1);
+        }
+    }
+
     /// <summary>Running, and not a zombie waiting for a parent that has gone.</summary>
     public static bool IsAlive(int pid)
     {

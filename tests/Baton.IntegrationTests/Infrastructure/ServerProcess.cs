@@ -209,15 +209,29 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Sends a signal. A SIGHUP waits until the last one sent to that process has been delivered: one sent while an
+    /// earlier one is still pending would merge into it, and then be counted but never answered.
+    /// </summary>
     public void Signal(int pid, int signal)
     {
+        if (signal == Posix.SIGHUP)
+        {
+            Posix.WaitUntilNotPending(pid, signal);
+        }
+
         Posix.Kill(pid, signal);
         CountSent(pid, signal);
     }
 
-    /// <summary>Sends a signal to a pid that may have exited already; true if it was delivered.</summary>
+    /// <summary>Sends a signal (as <see cref="Signal"/>) to a pid that may have exited already; true if it was delivered.</summary>
     public bool TrySignal(int pid, int signal)
     {
+        if (signal == Posix.SIGHUP)
+        {
+            Posix.WaitUntilNotPending(pid, signal);
+        }
+
         if (!Posix.TryKill(pid, signal))
         {
             return false;
@@ -236,9 +250,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGHUPs sent to a still living process that it has not yet answered in the log (received, deferred or ignored).</summary>
-    private int UnansweredSighups() => _sighupsSent
+    private int UnansweredSighups(string[] lines) => _sighupsSent
         .Where(sent => Posix.IsAlive(sent.Key))
-        .Sum(sent => Math.Max(0, sent.Value - CountLines(l =>
+        .Sum(sent => Math.Max(0, sent.Value - lines.Count(l =>
             l.Contains($"SIGHUP received by process {sent.Key}:", StringComparison.Ordinal)
             || l.Contains($"SIGHUP deferred by process {sent.Key}:", StringComparison.Ordinal)
             || l.Contains($"SIGHUP ignored by process {sent.Key}:", StringComparison.Ordinal))));
@@ -299,23 +313,30 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? DefaultWait);
         while (true)
         {
-            var started = CountLines(l => l.Contains("starting a new process", StringComparison.Ordinal));
-            var ready = CountLines(l => l.Contains("ready after", StringComparison.Ordinal));
-            var failed = CountLines(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));
-            var exited = CountLines(l => l.Contains(" exiting", StringComparison.Ordinal));
+            // Every count from one copy of the log, taken before the processes are looked at: lines keep arriving, and
+            // counts taken from the live log at different moments once mixed the log before a deferred restart started
+            // (no new process yet) with the log after it (nothing deferred any more), and looked settled.
+            var lines = _lines.ToArray();
+            int Count(string text) => lines.Count(l => l.Contains(text, StringComparison.Ordinal));
+            var started = Count("starting a new process");
+            var ready = Count("ready after");
+            var failed = Count("HANDOVER FAILED");
+            var exited = Count(" exiting");
             var alive = AlivePids();
-            var deferredPending = _lines.Select(l => DeferredRegex().Match(l)).Where(m => m.Success)
+            var deferredPending = lines.Select(l => DeferredRegex().Match(l)).Where(m => m.Success)
                 .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Distinct()
-                .Count(pid => alive.Contains(pid) && !_lines.Any(l => l.Contains($"process {pid} starts the deferred restart", StringComparison.Ordinal)));
-            var unanswered = UnansweredSighups();
+                .Count(pid => alive.Contains(pid) && Count($"process {pid} starts the deferred restart") == 0);
+            var unanswered = UnansweredSighups(lines);
             if (started == ready + failed && exited == ready && alive.Count == 1 && deferredPending == 0 && unanswered == 0)
             {
+                SettledAs = $"settled after {lines.Length} lines: {started} started, {ready} ready, {failed} failed, {exited} exited, alive {alive[0]}";
                 return ready;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Not settled: {started} started, {ready} ready, {failed} failed, {exited} exited, {deferredPending} deferred, {unanswered} SIGHUP(s) unanswered, alive {string.Join(",", alive)}. Log:\n{Log}");
+                var root = _root.HasExited ? $"exit code {_root.ExitCode}" : "running";
+                throw new TimeoutException($"Not settled: {started} started, {ready} ready, {failed} failed, {exited} exited, {deferredPending} deferred, {unanswered} SIGHUP(s) unanswered, alive {string.Join(",", alive)}, first process {root}. Log:\n{Log}");
             }
 
             using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
@@ -385,6 +406,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             await Task.Delay(20);
         }
     }
+
+    /// <summary>What <see cref="WaitUntilSettledAsync"/> saw when it last returned, for failure messages.</summary>
+    public string SettledAs { get; private set; } = "never settled";
 
     public IReadOnlyList<int> AlivePids() => _pids.Keys.Where(Posix.IsAlive).ToList();
 
