@@ -5,6 +5,11 @@
 # every INTERVAL seconds and without. Plain Kestrel runs only without restarts: it cannot restart.
 #
 #   bash bench/compare.sh [--duration 16] [--interval 2 (whole seconds)] [--connections 16] [--path '/slow?ms=5'] [--only jit|aot]
+#                         [--baton-args '--Baton:WarmUp=false ...'] [--label NAME]
+#
+# --baton-args are added to every Baton server's command line (not plain Kestrel's), to compare settings; --label names
+# the results (table-NAME.md). The servers run with their publish directory as content root, so samples/Hello's
+# appsettings.json applies (Baton:WarmUpPaths among them).
 #
 # Prints a markdown table (and writes it with the raw outputs to bench/results/<date>-compare/):
 #   req/s, p50, p99        as hey or wrk report them;
@@ -23,7 +28,7 @@ set -euo pipefail
 trap 'echo "compare.sh: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 
-duration=16; interval=2; connections=16; path='/slow?ms=5'; only=""
+duration=16; interval=2; connections=16; path='/slow?ms=5'; only=""; baton_args=""; label=""
 while [ $# -gt 0 ]; do
   case $1 in
     --duration) duration=$2; shift ;;
@@ -31,6 +36,8 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift ;;
     --path) path=$2; shift ;;
     --only) only=$2; shift ;;
+    --baton-args) baton_args=$2; shift ;;
+    --label) label=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -40,7 +47,7 @@ case $only in ""|jit|aot) ;; *) echo "--only takes jit or aot" >&2; exit 2 ;; es
 bash scripts/apt-ensure.sh wrk hey curl gnuplot-nox
 source bench/lib.sh
 
-results=bench/results/$(date -u +%Y-%m-%d)-compare
+results=bench/results/$(date -u +%Y-%m-%d)-compare${label:+-$label}
 mkdir -p "$results"
 work=artifacts/compare
 mkdir -p "$work"
@@ -71,8 +78,9 @@ trap cleanup EXIT
 start_server() {
   local d=$1 port=$2 server=$3 args=()
   rm -f "$d/app.pid"
-  [ "$server" = plain ] && args=(--Hello:PlainKestrel=true)
-  "${hello[@]}" --urls "http://127.0.0.1:$port" --Baton:PidFile="$PWD/$d/app.pid" \
+  # shellcheck disable=SC2206 # word splitting of --baton-args is wanted
+  if [ "$server" = plain ]; then args=(--Hello:PlainKestrel=true); else args=($baton_args); fi
+  "${hello[@]}" --contentRoot "$hello_root" --urls "http://127.0.0.1:$port" --Baton:PidFile="$PWD/$d/app.pid" \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Baton=Information "${args[@]}" > "$d/server.log" 2>&1 &
   first=$!
   started+=("$first")
@@ -253,7 +261,9 @@ timeline_data() {
 }
 
 plot_timeline() {
+  # A labelled run (a comparison of settings) keeps its plot with its results, not in docs/.
   local png=docs/benchmarks-timeline.png gp="$results/timeline.gp" n=$# rt
+  [ -n "$label" ] && png=$results/timeline.png
   {
     echo "set terminal pngcairo size 1200,$((n * 380)) font 'sans,10'"
     echo "set output '$png'"
@@ -289,6 +299,7 @@ for rt in "${runtimes[@]}"; do
   mkdir -p "$dir"
   rm -f "$results/$rt-"* "$results/timeline-$rt"*
   if [ "$rt" = aot ]; then publish_hello "$dir" true; else publish_hello "$dir" false; fi
+  hello_root=$PWD/$dir/hello
   for client in hey-newconn hey-keepalive wrk; do run "$rt" plain "$client" no; done
   for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" no; done
   for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" yes; done

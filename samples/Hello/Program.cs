@@ -46,10 +46,15 @@ app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check 
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 
 // Waits, then answers: an in-flight request for drain and hammer tests. Honors the client going away.
+// (Baton's warm-up requests it before a new process serves: no log line for those, the tests count them.)
 app.MapGet("/slow", async (int? ms, HttpContext context, ILogger<HelloReply> logger) =>
 {
     var wait = Math.Clamp(ms ?? 1000, 0, 600_000);
-    HelloLog.SlowRequestStarted(logger, wait, Environment.ProcessId);
+    if (!context.IsBatonWarmUp())
+    {
+        HelloLog.SlowRequestStarted(logger, wait, Environment.ProcessId);
+    }
+
     await Task.Delay(wait, context.RequestAborted);
     return new HelloReply(Environment.ProcessId, started);
 });

@@ -53,6 +53,25 @@ public sealed class BatonOptions
     public bool MoveIdleConnections { get; set; } = true;
 
     /// <summary>
+    /// Before a new process reports ready, drive requests through the app's own pipeline (in memory, never through the
+    /// shared socket) so that the JIT has compiled what the first clients will need: under the JIT a cold process
+    /// answers its first requests many times slower. Each path is requested twice; a request that has no response head
+    /// within 250 ms is abandoned. Handlers can tell these requests apart with <c>HttpContext.IsBatonWarmUp()</c>, to
+    /// skip side effects. Needs a plain HTTP endpoint (not HTTPS). Default false: Baton does not call an app's
+    /// endpoints unasked (a GET that has side effects - a logout, a cache flush, a stop - is common enough).
+    /// </summary>
+    public bool WarmUp { get; set; }
+
+    /// <summary>
+    /// The paths (with query strings, if any) a warm-up requests with GET. Empty: every endpoint the app maps that
+    /// answers GET without route parameters (at most 32).
+    /// </summary>
+    public IList<string> WarmUpPaths { get; } = [];
+
+    /// <summary>The most a warm-up may add to a handover; what is not done by then is left. Default 3 s.</summary>
+    public TimeSpan WarmUpTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
     /// Time allowed to receive a request's headers, and how long an idle keep-alive connection is kept
     /// (Kestrel's <c>RequestHeadersTimeout</c> and <c>KeepAliveTimeout</c>). Null: Kestrel's defaults, or what the app
     /// set in <c>ConfigureKestrel</c>.

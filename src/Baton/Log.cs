@@ -188,4 +188,13 @@ internal static partial class Log
 
     [LoggerMessage(93, LogLevel.Warning, "Process {Pid} closed a connection moved from process {PredecessorPid}: {Reason}")]
     public static partial void MovedConnectionRefused(ILogger logger, int pid, int predecessorPid, string reason);
+
+    [LoggerMessage(130, LogLevel.Information, "Process {Pid} warmed up: {Requests} request(s) to {Paths} path(s) in {Milliseconds} ms ({Statuses})")]
+    public static partial void WarmedUp(ILogger logger, int pid, int requests, int paths, long milliseconds, string statuses);
+
+    [LoggerMessage(131, LogLevel.Information, "Process {Pid} skips the warm-up: {Reason}")]
+    public static partial void WarmUpSkipped(ILogger logger, int pid, string reason);
+
+    [LoggerMessage(132, LogLevel.Warning, "Process {Pid}: the warm-up failed, the process reports ready cold")]
+    public static partial void WarmUpFailed(ILogger logger, int pid, Exception exception);
 }

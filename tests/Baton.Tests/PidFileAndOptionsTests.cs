@@ -63,4 +63,22 @@ public sealed class PidFileAndOptionsTests : IDisposable
             Assert.Contains(name, result.FailureMessage, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void A_warm_up_longer_than_the_ready_timeout_or_a_path_that_is_not_one_is_named()
+    {
+        var options = new BatonOptions { WarmUp = true, WarmUpTimeout = TimeSpan.FromSeconds(30) };
+        options.WarmUpPaths.Add("/");
+        options.WarmUpPaths.Add("api/v1/tags");
+        options.WarmUpPaths.Add("/a b");
+
+        var result = new BatonOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Baton:WarmUpTimeout (00:00:30) must be shorter than Baton:ReadyTimeout", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("\"api/v1/tags\" is not a path", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("\"/a b\" is not a path", result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"/\" is not", result.FailureMessage, StringComparison.Ordinal);
+        Assert.False(new BatonOptions().WarmUp, "off unless asked: Baton does not call an app's endpoints unasked");
+    }
 }

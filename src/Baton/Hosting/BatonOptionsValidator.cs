@@ -28,6 +28,23 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
             failures.Add($"Baton:DrainIdleTimeout must not be negative (got {options.DrainIdleTimeout}).");
         }
 
+        if (options.WarmUpTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"Baton:WarmUpTimeout must be positive (got {options.WarmUpTimeout}).");
+        }
+        else if (options.WarmUp && options.WarmUpTimeout >= options.ReadyTimeout)
+        {
+            failures.Add($"Baton:WarmUpTimeout ({options.WarmUpTimeout}) must be shorter than Baton:ReadyTimeout ({options.ReadyTimeout}): the warm-up happens before the new process reports ready.");
+        }
+
+        foreach (var path in options.WarmUpPaths)
+        {
+            if (string.IsNullOrEmpty(path) || path[0] != '/' || path.Any(c => c is ' ' or '\r' or '\n'))
+            {
+                failures.Add($"Baton:WarmUpPaths: \"{path}\" is not a path (it must start with '/' and hold no space or line break).");
+            }
+        }
+
         if (options.ReadTimeout is { } read && read <= TimeSpan.Zero)
         {
             failures.Add($"Baton:ReadTimeout must be positive (got {read}).");

@@ -244,6 +244,85 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     private void Announce()
     {
+        // A successor warms up first, while its gates are closed and its predecessor serves every client.
+        if (_process.Successor is not null && _options.WarmUp)
+        {
+            _ = WarmUpThenAnnounceAsync();
+            return;
+        }
+
+        AnnounceNow();
+    }
+
+    private async Task WarmUpThenAnnounceAsync()
+    {
+        try
+        {
+            await WarmUpAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Only ever an optimisation: a warm-up that breaks must not keep the process from serving.
+            Log.WarmUpFailed(_logger, Environment.ProcessId, ex);
+        }
+
+        AnnounceNow();
+    }
+
+    private async Task WarmUpAsync()
+    {
+        var pid = Environment.ProcessId;
+        if (PlainHttpListener() is not { } target)
+        {
+            Log.WarmUpSkipped(_logger, pid, "no plain HTTP endpoint to send it through (HTTPS only)");
+            return;
+        }
+
+        // Paths the app named are worth their time (up to WarmUpTimeout); found ones get a short wait each.
+        var named = _options.WarmUpPaths.Count > 0;
+        IReadOnlyList<string> paths = named
+            ? [.. _options.WarmUpPaths]
+            : WarmUp.DiscoverPaths(_services.GetService(typeof(Microsoft.AspNetCore.Routing.EndpointDataSource)) as Microsoft.AspNetCore.Routing.EndpointDataSource);
+        if (paths.Count == 0)
+        {
+            Log.WarmUpSkipped(_logger, pid, "the app maps no GET endpoint without route parameters; name paths in Baton:WarmUpPaths");
+            return;
+        }
+
+        var headWait = named ? _options.WarmUpTimeout : WarmUp.FoundPathHeadWait;
+        var report = await WarmUp.RunAsync(target.Listener, target.Host, paths, headWait, _options.WarmUpTimeout, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
+    }
+
+    /// <summary>A listener Kestrel serves plain HTTP on (an "http://" address on its port or path), with the Host to send.</summary>
+    private (GatedListener Listener, string Host)? PlainHttpListener()
+    {
+        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var listeners = _registry.Listeners;
+        foreach (var address in addresses)
+        {
+            if (!address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var listener in listeners)
+            {
+                switch (listener.LocalEndPoint)
+                {
+                    case System.Net.IPEndPoint ip when Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port == ip.Port:
+                        return (listener, uri.Authority);
+                    case System.Net.Sockets.UnixDomainSocketEndPoint unix when address.EndsWith(unix.ToString(), StringComparison.Ordinal):
+                        return (listener, "localhost");
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void AnnounceNow()
+    {
         var pid = Environment.ProcessId;
 
         // From here a SIGHUP, even one sent on seeing the lines below, must be honoured. A stop that came first

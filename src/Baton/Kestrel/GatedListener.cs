@@ -31,6 +31,9 @@ internal sealed class GatedListener : IConnectionListener
     // accept outlives an AcceptAsync that returned a moved connection, so that no accepted connection is ever lost.
     private readonly ConcurrentQueue<ConnectionContext> _injected = new();
     private TaskCompletionSource _injectedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Warm-up connections (see WarmUp): in-memory, yielded while the gate is still closed and nothing else is.
+    private readonly ConcurrentQueue<ConnectionContext> _warmUps = new();
+    private TaskCompletionSource _warmUpSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task<ConnectionContext?>? _pendingAccept;
     private bool _detached;
     private bool _unbound;
@@ -73,9 +76,40 @@ internal sealed class GatedListener : IConnectionListener
 
     public void OpenGate() => _open.TrySetResult();
 
+    /// <summary>
+    /// Hands Kestrel <paramref name="connection"/> (an in-memory warm-up connection) although the gate is closed: the
+    /// app's pipeline runs for it before the process takes anything from the shared socket.
+    /// </summary>
+    public void WarmUp(ConnectionContext connection)
+    {
+        lock (_warmUps)
+        {
+            _warmUps.Enqueue(connection);
+            var signal = _warmUpSignal;
+            _warmUpSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            signal.TrySetResult();
+        }
+    }
+
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
-        await _open.Task.WaitAsync(_stopAccepting.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // Until the gate opens, only warm-up connections: nothing is taken from the socket the predecessor serves.
+        while (!_open.Task.IsCompleted && !_stopAccepting.IsCancellationRequested)
+        {
+            Task signal;
+            lock (_warmUps)
+            {
+                if (_warmUps.TryDequeue(out var warm))
+                {
+                    return warm;
+                }
+
+                signal = _warmUpSignal.Task;
+            }
+
+            await ((Task)Task.WhenAny(_open.Task, signal)).WaitAsync(_stopAccepting.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         await _acceptInProgress.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {

@@ -1,0 +1,68 @@
+using Baton.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace Baton.IntegrationTests;
+
+/// <summary>A successor drives requests through its own pipeline before it reports ready, and only then.</summary>
+public sealed class WarmUpTests
+{
+    [Fact]
+    public async Task A_successor_warms_up_the_configured_paths_before_it_reports_ready_without_touching_the_shared_socket()
+    {
+        // samples/Hello names "/" and "/slow?ms=1" in Baton:WarmUpPaths; each is requested twice.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        var load = new LoadGenerator(new Uri(server.BaseAddress, "/"), ConnectionMode.NewConnectionPerRequest, workers: 4);
+        load.Start();
+        await load.WaitForProgressAsync();
+
+        var first = server.RootPid;
+        var next = await server.RestartAsync(first);
+        await load.WaitForServedByAsync(next);
+        var result = await load.StopAsync();
+
+        var lines = server.Log.Split('\n');
+        var warmed = Array.FindIndex(lines, l => l.Contains($"Process {next} warmed up: 4 request(s) to 2 path(s) in ", StringComparison.Ordinal));
+        var ready = Array.FindIndex(lines, l => l.Contains($"New process {next} (generation 2) ready after", StringComparison.Ordinal));
+        Assert.True(warmed >= 0 && warmed < ready, server.Log);
+        Assert.EndsWith("(200 x4)", lines[warmed], StringComparison.Ordinal);
+
+        // The handler told its warm-up requests apart (HttpContext.IsBatonWarmUp()) and logged none of them; and no
+        // client was answered by the new process before it was ready - or failed.
+        Assert.DoesNotContain(lines, l => l.Contains($"Slow request started: 1 ms in process {next}", StringComparison.Ordinal));
+        Assert.True(result.Failed == 0, result.ToString());
+        Assert.Equal(1, await server.WaitUntilSettledAsync());
+    }
+
+    [Fact]
+    public async Task Without_warm_up_the_successor_reports_ready_cold()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, ["--Baton:WarmUp=false"]);
+        var next = await server.RestartAsync(server.RootPid);
+        await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(30));
+        await server.AssertOnlyServerAsync(next);
+        Assert.DoesNotContain("warm", server.Log, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Found_endpoints_are_warmed_when_no_path_is_named_and_slow_ones_do_not_hold_the_handover()
+    {
+        // An empty path list in configuration cannot be written, so the app's settings file loses it: then every GET
+        // endpoint without route parameters is requested - "/slow" and "/stubborn" wait 1 s, "/events" never ends.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
+        var settings = Path.Combine(server.WorkDirectory, "appsettings.json");
+        var text = await File.ReadAllTextAsync(settings);
+        Assert.Contains("\"WarmUpPaths\": [ \"/\", \"/slow?ms=1\" ]", text, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(settings, text.Replace("\"WarmUpPaths\": [ \"/\", \"/slow?ms=1\" ]", "\"WarmUpPaths\": [ ]", StringComparison.Ordinal));
+        var next = await server.RestartAsync(server.RootPid);
+        var warmed = await server.WaitForLineAsync(l => l.Contains($"Process {next} warmed up:", StringComparison.Ordinal));
+
+        // "/", "/slow", "/stubborn", "/big", "/ws", "/events" (not the health checks); "/slow" and "/stubborn" give no
+        // head within 250 ms (nor might, on a busy machine, a cold "/"), and are asked once, not twice.
+        Assert.Contains("request(s) to 6 path(s)", warmed, StringComparison.Ordinal);
+        Assert.Contains("none x", warmed, StringComparison.Ordinal);
+        var requests = int.Parse(System.Text.RegularExpressions.Regex.Match(warmed, @"warmed up: (\d+) request").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(requests, 6, 10);
+        await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(30));
+        await server.AssertOnlyServerAsync(next);
+    }
+}
