@@ -183,7 +183,7 @@ echo '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: 
 run() {
   local rt=$1 server=$2 client=$3 restarts=$4
   local name="$rt-$server-$client$([ "$restarts" = yes ] && echo -restarts || true)"
-  local port=$((20000 + RANDOM % 20000))
+  local port; port=$(bench_port)
   local url="http://127.0.0.1:$port$path" raw="$results/$name.txt"
   start_server "$dir" "$port" "$server"
   rss_sampler "$dir" "$first" "$dir/rss.kb" & local sampler=$!; started+=("$sampler")

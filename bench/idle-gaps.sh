@@ -37,7 +37,7 @@ out=artifacts/bench/idle-gaps
 mkdir -p "$out"
 publish_hello "$out" false
 dotnet build bench/idle-gaps.cs -c Release -o "$out/client" -nologo -v quiet > /dev/null
-port=$((20000 + RANDOM % 20000))
+port=$(bench_port)
 client_pid=""
 trap 'bench_cleanup "$out" $client_pid' EXIT
 

@@ -28,7 +28,7 @@ bash scripts/apt-ensure.sh wrk curl
 out=artifacts/bench/keepalive
 mkdir -p "$out"
 publish_hello "$out" "$aot"
-port=$((20000 + RANDOM % 20000))
+port=$(bench_port)
 wrk_pid=""
 trap 'bench_cleanup "$out" $wrk_pid' EXIT
 start_hello "$out" "$port" "$out/server.log"

@@ -6,6 +6,18 @@ hello_pids=""
 
 now_ms() { date +%s%3N; }
 
+# bench_port: a port for a server on 127.0.0.1, below the kernel's ephemeral range (where a load client's own
+# sockets would collide with it: "address already in use" once ended a run) and not already listening.
+bench_port() {
+  local low port
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
+  for _ in $(seq 1 50); do
+    port=$((10000 + RANDOM % (low - 10000)))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+  done
+  echo "no free port found" >&2; return 1
+}
+
 # publish_hello DIR AOT(true|false): publishes samples/Hello into DIR/hello; sets the array `hello` to the command.
 publish_hello() {
   local dir=$1 aot=$2
@@ -23,7 +35,8 @@ publish_hello() {
 start_hello() {
   local dir=$1 port=$2 log=$3; shift 3
   rm -f "$dir/app.pid"
-  "${hello[@]}" --urls "http://127.0.0.1:$port" --Baton:PidFile="$PWD/$dir/app.pid" \
+  # Content root: the publish directory, so that samples/Hello's appsettings.json applies.
+  "${hello[@]}" --contentRoot "$PWD/$dir/hello" --urls "http://127.0.0.1:$port" --Baton:PidFile="$PWD/$dir/app.pid" \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Baton=Information "$@" > "$log" 2>&1 &
   hello_pids=$!
   for _ in $(seq 1 200); do

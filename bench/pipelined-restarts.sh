@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
 done
 
 bash scripts/apt-ensure.sh curl nodejs
+source bench/lib.sh
 command -v npm >/dev/null || bash scripts/apt-ensure.sh npm
 out=artifacts/bench-pipelined
 mkdir -p "$out"
@@ -28,7 +29,7 @@ mkdir -p "$out"
 autocannon="$out/node/node_modules/.bin/autocannon"
 dotnet publish samples/Hello -c Release -o "$out/hello" -nologo -v quiet
 
-port=$((20000 + RANDOM % 20000))
+port=$(bench_port)
 url="http://127.0.0.1:$port/"
 server_pid=""
 load_pid=""

@@ -54,7 +54,7 @@ trap cleanup EXIT
 # state PID: the process's state letter (R, S, Z, ...), empty when it is gone.
 state() { local _p _c st; { read -r _p _c st _ < "/proc/$1/stat"; } 2>/dev/null && echo "$st" || true; }
 
-port=$((20000 + RANDOM % 20000))
+port=$(bench_port)
 url="http://127.0.0.1:$port$path"
 start_hello "$dir" "$port" "$dir/server.log"
 echo "$(cat "$dir/app.pid")" > "$dir/pids"

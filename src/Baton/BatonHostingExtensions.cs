@@ -67,6 +67,10 @@ public static class BatonHostingExtensions
         // over (see SignalRouter).
         var signals = new SignalRouter();
 
+        // The start-up timeline's first two points: when the parent spawned this process (a successor only), and now.
+        var timeline = new StartupTimeline(
+            StartupTimeline.ParseSpawnedAt(Environment.GetEnvironmentVariable(HandoverVariables.SpawnedAt)), MonotonicClock.Microseconds());
+
         var checks = RealDescriptorChecks.Instance;
         var inherited = HandoverEnvironment.Read(Environment.GetEnvironmentVariable, checks);
         var control = inherited is null ? null : HandoverEnvironment.ReadOptional(HandoverEnvironment.ControlVariable, Environment.GetEnvironmentVariable, checks);
@@ -100,6 +104,7 @@ public static class BatonHostingExtensions
         StopReloadingConfigurationFiles(builder.Configuration);
 
         services.AddSingleton(process);
+        services.AddSingleton(timeline);
         services.AddSingleton(signals);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(new ListenerRegistry(inherited, activated.Listeners));

@@ -197,4 +197,7 @@ internal static partial class Log
 
     [LoggerMessage(132, LogLevel.Warning, "Process {Pid}: the warm-up failed, the process reports ready cold")]
     public static partial void WarmUpFailed(ILogger logger, int pid, Exception exception);
+
+    [LoggerMessage(133, LogLevel.Information, "Process {Pid} start-up: {Timeline}")]
+    public static partial void StartupTimeline(ILogger logger, int pid, string timeline);
 }

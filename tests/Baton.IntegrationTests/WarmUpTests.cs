@@ -26,6 +26,10 @@ public sealed class WarmUpTests
         Assert.True(warmed >= 0 && warmed < ready, server.Log);
         Assert.EndsWith("(200 x4)", lines[warmed], StringComparison.Ordinal);
 
+        // Where its start-up went, from its parent's spawn to "ready", the warm-up one of the steps.
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(
+            l, $@"Process {next} start-up: spawn to UseBaton [\d.]+, to host start [\d.]+, to Kestrel listening [\d.]+, warm-up [\d.]+, pid file [\d.]+, to ready [\d.]+; [\d.]+ ms in all"));
+
         // The handler told its warm-up requests apart (HttpContext.IsBatonWarmUp()) and logged none of them; and no
         // client was answered by the new process before it was ready - or failed.
         Assert.DoesNotContain(lines, l => l.Contains($"Slow request started: 1 ms in process {next}", StringComparison.Ordinal));

@@ -52,7 +52,11 @@ public sealed class HandoverEnvironmentTests
         Assert.Equal([3, 4, 5], state.Listeners.Select(l => l.Descriptor));
         Assert.All(state.Listeners.Zip(listeners), pair => Assert.True(InheritedListener.SameEndPoint(pair.Second.EndPoint, pair.First.EndPoint)));
         Assert.Equal((6, 7, 8, 3, 999), (state.ChannelDescriptor, state.StandardErrorDescriptor, state.StandardErrorRelayDescriptor, state.Generation, state.ParentPid));
-        Assert.Equal(HandoverEnvironment.AllVariables.Order(), environment.Keys.Order());
+        Assert.Equal(HandoverEnvironment.AllVariables.Append(HandoverVariables.SpawnedAt).Order(), environment.Keys.Order());
+
+        // When it was spawned, on the clock every process shares: the start of the successor's start-up timeline.
+        var spawnedAt = long.Parse(environment[HandoverVariables.SpawnedAt], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(Interop.MonotonicClock.Microseconds() - spawnedAt, 0, 60_000_000);
     }
 
     [Fact]

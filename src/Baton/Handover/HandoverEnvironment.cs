@@ -73,6 +73,7 @@ internal static class HandoverEnvironment
             $"{StandardErrorRelayVariable}={Number(first + listeners.Count + 2)}",
             $"{GenerationVariable}={Number(generation)}",
             $"{ParentVariable}={Number(parentPid)}",
+            $"{HandoverVariables.SpawnedAt}={MonotonicClock.Microseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)}",
         };
         if (activated.Length > 0)
         {

@@ -46,6 +46,12 @@ internal static class HandoverVariables
     /// </summary>
     public const string Activated = "BATON_ACTIVATED_FDS";
 
+    /// <summary>
+    /// CLOCK_MONOTONIC microseconds at which the parent spawned this process: the start of the successor's start-up
+    /// timeline (see <c>StartupTimeline</c>). Informational; a bad value is ignored.
+    /// </summary>
+    public const string SpawnedAt = "BATON_SPAWNED_AT_US";
+
     /// <summary>Set for every successor; all or none.</summary>
     public static readonly IReadOnlyList<string> All = [Listeners, Channel, Generation, Parent, StandardError, StandardErrorRelay];
 
@@ -53,5 +59,5 @@ internal static class HandoverVariables
     /// Set when there is something to pass: a successor's control socket and socket-activated listeners; a supervisor's
     /// channel, for any generation.
     /// </summary>
-    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor, Activated];
+    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor, Activated, SpawnedAt];
 }

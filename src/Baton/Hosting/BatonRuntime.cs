@@ -1,5 +1,6 @@
 using Baton.Draining;
 using Baton.Handover;
+using Baton.Interop;
 using Baton.Kestrel;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -32,6 +33,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly IServiceProvider _services;
     private readonly ConnectionTracker _connections;
     private readonly ConnectionMover _mover;
+    private readonly StartupTimeline _timeline;
     private volatile bool _accepted;
 
     public BatonRuntime(
@@ -46,8 +48,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         IEnumerable<IBatonObserver> observers,
         IServiceProvider services,
         ConnectionTracker connections,
-        ConnectionMover mover)
+        ConnectionMover mover,
+        StartupTimeline timeline)
     {
+        _timeline = timeline;
         _connections = connections;
         _mover = mover;
         _services = services;
@@ -117,6 +121,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     /// <exception cref="BatonStartupException">The host's lifetime is not Baton's.</exception>
     public Task StartingAsync(CancellationToken cancellationToken)
     {
+        _timeline.HostStarting();
+
         // The host already runs the lifetime it resolved; this is the same singleton.
         var lifetime = _services.GetService(typeof(IHostLifetime));
         if (lifetime is not BatonHostLifetime)
@@ -244,6 +250,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     private void Announce()
     {
+        _timeline.Listening();
         // A successor warms up first, while its gates are closed and its predecessor serves every client.
         if (_process.Successor is not null && _options.WarmUp)
         {
@@ -291,6 +298,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
         var headWait = named ? _options.WarmUpTimeout : WarmUp.FoundPathHeadWait;
         var report = await WarmUp.RunAsync(target.Listener, target.Host, paths, headWait, _options.WarmUpTimeout, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        _timeline.WarmedUp();
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
     }
 
@@ -354,6 +362,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             if (_pidFile is not null)
             {
                 WritePidFile(_pidFile);
+                _timeline.PidFileWritten();
             }
         }
         catch (Exception ex)
@@ -381,6 +390,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
                     TaskScheduler.Default);
             }
 
+            Log.StartupTimeline(_logger, pid, _timeline.Describe(MonotonicClock.Microseconds()));
             successor.ReportReady(pid, OnAccepted);
         }
         else

@@ -1,0 +1,43 @@
+using Baton.Hosting;
+using Xunit;
+
+namespace Baton.Tests;
+
+public sealed class StartupTimelineTests
+{
+    [Theory]
+    [InlineData("123456789", 123456789L)]
+    [InlineData(null, null)]
+    [InlineData("", null)]
+    [InlineData("-5", null)]
+    [InlineData("12ms", null)]
+    public void The_spawn_time_is_taken_when_it_is_a_number_and_ignored_otherwise(string? text, long? expected) =>
+        Assert.Equal(expected, StartupTimeline.ParseSpawnedAt(text));
+
+    [Fact]
+    public void Each_step_is_measured_from_the_one_before_and_the_whole_from_the_spawn()
+    {
+        // Real stamps are taken from CLOCK_MONOTONIC as the steps happen; here they are all "now", so every step after
+        // UseBaton is close to zero and the whole is the time since the made-up spawn, 20 ms before UseBaton.
+        var useBaton = Interop.MonotonicClock.Microseconds();
+        var timeline = new StartupTimeline(useBaton - 20_000, useBaton);
+        timeline.HostStarting();
+        timeline.Listening();
+        timeline.PidFileWritten();
+
+        var text = timeline.Describe(Interop.MonotonicClock.Microseconds());
+
+        Assert.StartsWith("spawn to UseBaton 20.0, to host start ", text, StringComparison.Ordinal);
+        Assert.Contains(", to Kestrel listening ", text, StringComparison.Ordinal);
+        Assert.Contains(", pid file ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("warm-up", text, StringComparison.Ordinal);
+        Assert.Matches(@"; (2\d|[3-9]\d)\.\d ms in all$", text);
+    }
+
+    [Fact]
+    public void Without_a_spawn_time_the_steps_start_at_UseBaton()
+    {
+        var timeline = new StartupTimeline(null, Interop.MonotonicClock.Microseconds());
+        Assert.StartsWith("start (spawn time unknown) to UseBaton -, to host start -", timeline.Describe(Interop.MonotonicClock.Microseconds()), StringComparison.Ordinal);
+    }
+}
