@@ -71,6 +71,10 @@ public static class BatonHostingExtensions
         var timeline = new StartupTimeline(
             StartupTimeline.ParseSpawnedAt(Environment.GetEnvironmentVariable(HandoverVariables.SpawnedAt)), MonotonicClock.Microseconds());
 
+        // Started with a lower priority (Baton:SuccessorNice): the nice value to take back once accepted.
+        var restoreNice = int.TryParse(Environment.GetEnvironmentVariable(HandoverVariables.RestoreNice), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var nice)
+            && nice is >= -20 and <= 19 ? nice : (int?)null;
+
         var checks = RealDescriptorChecks.Instance;
         var inherited = HandoverEnvironment.Read(Environment.GetEnvironmentVariable, checks);
         var control = inherited is null ? null : HandoverEnvironment.ReadOptional(HandoverEnvironment.ControlVariable, Environment.GetEnvironmentVariable, checks);
@@ -93,7 +97,7 @@ public static class BatonHostingExtensions
             ProcessEnvironment.Unset(variable);
         }
 
-        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor);
+        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor, restoreNice);
         if (process.Successor is { } successor)
         {
             // A successor that dies while starting tells its parent why, so the parent's log says it in one line.

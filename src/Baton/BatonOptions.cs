@@ -72,6 +72,14 @@ public sealed class BatonOptions
     public TimeSpan WarmUpTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
+    /// How many nice values lower in CPU priority a new process starts (0 to 19), so that its start-up - under the JIT,
+    /// mostly compiling - takes the cores from the process still serving as little as possible; it takes its parent's
+    /// priority back once it is accepted. Only where that is allowed (root, CAP_SYS_NICE, or an RLIMIT_NICE that
+    /// allows it): elsewhere it is left out, and the log says so. Default 0 (off).
+    /// </summary>
+    public int SuccessorNice { get; set; }
+
+    /// <summary>
     /// Time allowed to receive a request's headers, and how long an idle keep-alive connection is kept
     /// (Kestrel's <c>RequestHeadersTimeout</c> and <c>KeepAliveTimeout</c>). Null: Kestrel's defaults, or what the app
     /// set in <c>ConfigureKestrel</c>.

@@ -200,4 +200,13 @@ internal static partial class Log
 
     [LoggerMessage(133, LogLevel.Information, "Process {Pid} start-up: {Timeline}")]
     public static partial void StartupTimeline(ILogger logger, int pid, string timeline);
+
+    [LoggerMessage(134, LogLevel.Warning, "Process {Pid}: Baton:SuccessorNice={Nice} is left out: a new process could not take its priority back (that needs root, CAP_SYS_NICE or an RLIMIT_NICE that allows it)")]
+    public static partial void SuccessorNiceNotAllowed(ILogger logger, int pid, int nice);
+
+    [LoggerMessage(135, LogLevel.Information, "Process {Pid} serves at its parent's priority again (nice {Nice})")]
+    public static partial void PriorityRestored(ILogger logger, int pid, int nice);
+
+    [LoggerMessage(136, LogLevel.Error, "Process {Pid} could not take back nice {Nice}: it serves at a lower priority")]
+    public static partial void PriorityNotRestored(ILogger logger, int pid, int nice);
 }

@@ -41,3 +41,19 @@ public sealed class StartupTimelineTests
         Assert.StartsWith("start (spawn time unknown) to UseBaton -, to host start -", timeline.Describe(Interop.MonotonicClock.Microseconds()), StringComparison.Ordinal);
     }
 }
+
+public sealed class NiceValuesTests
+{
+    [Fact]
+    public void A_process_started_from_a_niced_thread_would_start_with_that_nice_value_and_the_caller_keeps_its_own()
+    {
+        var mine = Interop.NiceValues.Current();
+        var onTheThread = Interop.NiceValues.RunNiced(5, Interop.NiceValues.Current);
+        Assert.Equal(Math.Min(19, mine + 5), onTheThread);
+        Assert.Equal(mine, Interop.NiceValues.Current());
+    }
+
+    [Fact]
+    public void A_failure_on_the_niced_thread_reaches_the_caller() =>
+        Assert.Throws<InvalidOperationException>(() => Interop.NiceValues.RunNiced<int>(1, () => throw new InvalidOperationException("spawn failed")));
+}

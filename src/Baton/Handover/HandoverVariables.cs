@@ -52,6 +52,12 @@ internal static class HandoverVariables
     /// </summary>
     public const string SpawnedAt = "BATON_SPAWNED_AT_US";
 
+    /// <summary>
+    /// The nice value a successor started with a raised one (Baton:SuccessorNice) takes back once it is accepted: its
+    /// parent's.
+    /// </summary>
+    public const string RestoreNice = "BATON_RESTORE_NICE";
+
     /// <summary>Set for every successor; all or none.</summary>
     public static readonly IReadOnlyList<string> All = [Listeners, Channel, Generation, Parent, StandardError, StandardErrorRelay];
 
@@ -59,5 +65,5 @@ internal static class HandoverVariables
     /// Set when there is something to pass: a successor's control socket and socket-activated listeners; a supervisor's
     /// channel, for any generation.
     /// </summary>
-    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor, Activated, SpawnedAt];
+    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor, Activated, SpawnedAt, RestoreNice];
 }

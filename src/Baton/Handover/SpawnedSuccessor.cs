@@ -25,7 +25,8 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 
     public int Pid { get; }
 
-    public static SpawnedSuccessor Start(SuccessorCommand command, StandardStreams streams, IReadOnlyList<InheritedListener> listeners, int generation, PassedOn passedOn)
+    public static SpawnedSuccessor Start(
+        SuccessorCommand command, StandardStreams streams, IReadOnlyList<InheritedListener> listeners, int generation, PassedOn passedOn, SuccessorPriority? priority = null)
     {
         var (channel, childChannel) = Descriptors.CreateSocketPair();
         var (stderrRead, stderrWrite) = Descriptors.CreatePipe();
@@ -35,9 +36,18 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
                 listeners, childChannel, standardError: streams.ForSuccessor(2), standardErrorRelay: stderrRead, generation, Environment.ProcessId,
                 passedOn.Control(), passedOn.Supervisor);
             var environment = command.EnvironmentWithout(HandoverEnvironment.AllVariables).Concat(variables).ToList();
-            var pid = ProcessSpawner.Spawn(new SpawnRequest(
+            var request = new SpawnRequest(
                 command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors,
-                Standard: [streams.ForSuccessor(0), streams.ForSuccessor(1), stderrWrite]));
+                Standard: [streams.ForSuccessor(0), streams.ForSuccessor(1), stderrWrite]);
+
+            // A raised nice value from the first instruction: spawned from a thread that has it, the child and every
+            // thread it creates start with it; the child takes its parent's back at "go".
+            var pid = priority is { } nice
+                ? NiceValues.RunNiced(nice.RaiseBy, () => ProcessSpawner.Spawn(request with
+                {
+                    Environment = [.. environment, $"{HandoverVariables.RestoreNice}={nice.RestoreTo.ToString(System.Globalization.CultureInfo.InvariantCulture)}"],
+                }))
+                : ProcessSpawner.Spawn(request);
             return new SpawnedSuccessor(pid, channel, new StandardErrorRelay(stderrRead, keepTail: true));
         }
         catch
@@ -122,10 +132,13 @@ internal sealed record PassedOn(Func<int> Control, int Supervisor)
 }
 
 /// <summary>Starts successors as real processes.</summary>
-internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams, PassedOn passedOn) : IProcessLauncher
+internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams, PassedOn passedOn, SuccessorPriority? priority = null) : IProcessLauncher
 {
     public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
-        SpawnedSuccessor.Start(command, streams, listeners, generation, passedOn);
+        SpawnedSuccessor.Start(command, streams, listeners, generation, passedOn, priority);
 
     public void RequestStop(int pid) => _ = ChildProcesses.Signal(pid, Libc.SIGTERM);
 }
+
+/// <summary>A successor starts <paramref name="RaiseBy"/> nice values lower in priority, and takes <paramref name="RestoreTo"/> back at "go".</summary>
+internal sealed record SuccessorPriority(int RaiseBy, int RestoreTo);

@@ -28,6 +28,11 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
             failures.Add($"Baton:DrainIdleTimeout must not be negative (got {options.DrainIdleTimeout}).");
         }
 
+        if (options.SuccessorNice is < 0 or > 19)
+        {
+            failures.Add($"Baton:SuccessorNice must be between 0 and 19 (got {options.SuccessorNice}).");
+        }
+
         if (options.WarmUpTimeout <= TimeSpan.Zero)
         {
             failures.Add($"Baton:WarmUpTimeout must be positive (got {options.WarmUpTimeout}).");

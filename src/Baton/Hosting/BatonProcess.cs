@@ -7,8 +7,12 @@ namespace Baton.Hosting;
 /// This process's place in the chain of generations, found out once in <c>UseBaton()</c>: how it was started (so a
 /// successor is started the same way), what it inherited, and - in a successor - its side of the handover.
 /// </summary>
-internal sealed class BatonProcess(SuccessorCommand command, StandardStreams streams, InheritedState? inherited, int? controlDescriptor = null, int? supervisorDescriptor = null)
+internal sealed class BatonProcess(
+    SuccessorCommand command, StandardStreams streams, InheritedState? inherited, int? controlDescriptor = null, int? supervisorDescriptor = null, int? restoreNice = null)
 {
+    /// <summary>A successor started with a raised nice value (Baton:SuccessorNice): the value to take back at "go".</summary>
+    public int? RestoreNice { get; } = inherited is null ? null : restoreNice;
+
     /// <summary>The control socket a predecessor handed over; null when none.</summary>
     public int? ControlDescriptor { get; } = controlDescriptor;
 

@@ -66,7 +66,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         _accepted = process.Successor is null;
         _control = _pidFile is null ? null : OpenControl(Control.ControlProtocol.SocketPathFor(_pidFile.Path));
         var passedOn = new PassedOn(() => _control?.Descriptor ?? -1, process.Supervisor?.Descriptor ?? -1);
-        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams, passedOn), time);
+        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams, passedOn, SuccessorPriorityFor(_options.SuccessorNice)), time);
         IEnumerable<IBatonObserver> own = [.. new IBatonObserver?[] { _control, process.Supervisor }.OfType<IBatonObserver>()];
         Coordinator = new HandoverCoordinator(
             this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor, new BatonObservers(own.Concat(observers)), _options.DrainDelay);
@@ -74,6 +74,23 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     }
 
     public HandoverCoordinator Coordinator { get; }
+
+    /// <summary>A lower priority for successors, where this process may give it back to them; else none, said once.</summary>
+    private SuccessorPriority? SuccessorPriorityFor(int nice)
+    {
+        if (nice == 0)
+        {
+            return null;
+        }
+
+        if (!NiceValues.CanLowerAgain())
+        {
+            Log.SuccessorNiceNotAllowed(_logger, Environment.ProcessId, nice);
+            return null;
+        }
+
+        return new SuccessorPriority(nice, NiceValues.Current());
+    }
 
     public IReadOnlyList<InheritedListener> Listeners => _registry.Snapshot();
 
@@ -440,6 +457,19 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         foreach (var listener in _registry.Listeners)
         {
             listener.OpenGate();
+        }
+
+        // Started with a lower priority (Baton:SuccessorNice): now that it serves, it takes its parent's back.
+        if (_process.RestoreNice is { } nice)
+        {
+            if (NiceValues.TrySetAllThreads(nice))
+            {
+                Log.PriorityRestored(_logger, Environment.ProcessId, nice);
+            }
+            else
+            {
+                Log.PriorityNotRestored(_logger, Environment.ProcessId, nice);
+            }
         }
 
         var pid = Environment.ProcessId;

@@ -114,6 +114,18 @@ internal static unsafe partial class Libc
 
     internal const int PathMax = 4096;
 
+    internal const int PRIO_PROCESS = 0;
+
+    // glibc 2.30+ and musl 1.2.2+ (the supported ones, see README "Supported platforms").
+    [LibraryImport(LibraryName, EntryPoint = "gettid")]
+    internal static partial int GetTid();
+
+    [LibraryImport(LibraryName, EntryPoint = "getpriority", SetLastError = true)]
+    internal static partial int GetPriority(int which, uint who);
+
+    [LibraryImport(LibraryName, EntryPoint = "setpriority", SetLastError = true)]
+    internal static partial int SetPriority(int which, uint who, int priority);
+
     [LibraryImport(LibraryName, EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint RealPath(string path, byte* resolved);
 

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Baton.Interop;
+
+/// <summary>
+/// Nice values. On Linux a nice value belongs to a thread (setpriority with PRIO_PROCESS and a thread id), and a new
+/// thread - or a process started from it - takes its creator's. Raising a nice value (less CPU) is always allowed;
+/// lowering it needs CAP_SYS_NICE or an RLIMIT_NICE that allows it.
+/// </summary>
+internal static class NiceValues
+{
+    /// <summary>The calling thread's nice value.</summary>
+    public static int Current()
+    {
+        var value = Libc.GetPriority(Libc.PRIO_PROCESS, (uint)Libc.GetTid());
+        if (value == -1 && Marshal.GetLastPInvokeError() != 0)
+        {
+            throw PosixException.FromLastError("getpriority");
+        }
+
+        return value;
+    }
+
+    /// <summary>Sets one thread's nice value; false when not allowed (EACCES, EPERM) or the thread is gone (ESRCH).</summary>
+    public static bool TrySet(int threadId, int nice) => Libc.SetPriority(Libc.PRIO_PROCESS, (uint)threadId, nice) == 0;
+
+    /// <summary>
+    /// Whether this process may take a nice value back down once it raised it: tried on a thread of its own, which
+    /// raises its nice value by one and lowers it again.
+    /// </summary>
+    public static bool CanLowerAgain()
+    {
+        var allowed = false;
+        var probe = new Thread(() =>
+        {
+            var tid = Libc.GetTid();
+            var nice = Current();
+            allowed = nice < 19 && TrySet(tid, nice + 1) && TrySet(tid, nice);
+        })
+        { IsBackground = true, Name = "Baton nice probe" };
+        probe.Start();
+        probe.Join();
+        return allowed;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on a new thread whose nice value is <paramref name="raiseBy"/> above the caller's,
+    /// so that a process it starts begins with that nice value (and so does every thread that process creates).
+    /// </summary>
+    public static T RunNiced<T>(int raiseBy, Func<T> action)
+    {
+        T result = default!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                _ = TrySet(Libc.GetTid(), Math.Min(19, Current() + raiseBy));
+                result = action();
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        })
+        { IsBackground = true, Name = "Baton niced spawn" };
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Sets every thread of this process to <paramref name="nice"/>, again until a pass finds none left to change
+    /// (a thread created during a pass by one not yet changed takes the old value). False when not allowed.
+    /// </summary>
+    public static bool TrySetAllThreads(int nice)
+    {
+        for (var pass = 0; pass < 5; pass++)
+        {
+            var changed = 0;
+            string[] tasks;
+            try
+            {
+                tasks = Directory.GetDirectories("/proc/self/task");
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+
+            foreach (var directory in tasks)
+            {
+                if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var tid))
+                {
+                    continue;
+                }
+
+                var current = Libc.GetPriority(Libc.PRIO_PROCESS, (uint)tid);
+                if (current == nice || (current == -1 && Marshal.GetLastPInvokeError() != 0))
+                {
+                    continue;
+                }
+
+                if (!TrySet(tid, nice))
+                {
+                    var error = Marshal.GetLastPInvokeError();
+                    if (error is 1 /* EPERM */ or 13 /* EACCES */)
+                    {
+                        return false;
+                    }
+
+                    continue;
+                }
+
+                changed++;
+            }
+
+            if (changed == 0)
+            {
+                return true;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,46 @@
+using System.Globalization;
+using Baton.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace Baton.IntegrationTests;
+
+/// <summary>Baton:SuccessorNice: a new process starts at a lower CPU priority and takes its parent's back at "go".</summary>
+public sealed class SuccessorPriorityTests
+{
+    [Fact]
+    public async Task A_successor_starts_ten_nice_values_down_and_serves_at_its_parents_priority()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, ["--Baton:SuccessorNice=10"]);
+        var parentNice = NiceValues(server.RootPid).Distinct().Single();
+
+        // A successor that takes 1.5 s to start: long enough to look at it while it starts.
+        var settings = Path.Combine(server.WorkDirectory, "appsettings.json");
+        var text = await File.ReadAllTextAsync(settings);
+        await File.WriteAllTextAsync(settings, text.Replace("\"Baton\": {", "\"Hello\": { \"StartDelayMilliseconds\": 1500 },\n  \"Baton\": {", StringComparison.Ordinal));
+        server.Signal(server.RootPid, Posix.SIGHUP);
+        var next = await server.WaitForSuccessorStartedAsync();
+
+        if (server.Log.Contains("Baton:SuccessorNice=10 is left out", StringComparison.Ordinal))
+        {
+            // Not root, no CAP_SYS_NICE: nothing is lowered that could not be given back.
+            Assert.All(NiceValues(next), n => Assert.Equal(parentNice, n));
+            return;
+        }
+
+        var starting = NiceValues(next);
+        Assert.All(starting, n => Assert.Equal(Math.Min(19, parentNice + 10), n));
+
+        await server.WaitForLineAsync(l => l.Contains($"Process {next} serves at its parent's priority again (nice {parentNice})", StringComparison.Ordinal));
+        Assert.All(NiceValues(next), n => Assert.Equal(parentNice, n));
+        await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(30));
+        await server.AssertOnlyServerAsync(next);
+    }
+
+    /// <summary>The nice value of each thread of <paramref name="pid"/> (field 19 of /proc/PID/task/TID/stat).</summary>
+    private static List<int> NiceValues(int pid) =>
+        Directory.EnumerateDirectories($"/proc/{pid}/task")
+            .Select(task => File.ReadAllText(Path.Combine(task, "stat")))
+            .Select(stat => stat[(stat.LastIndexOf(')') + 2)..].Split(' '))
+            .Select(fields => int.Parse(fields[16], CultureInfo.InvariantCulture))
+            .ToList();
+}
