@@ -9,7 +9,7 @@
 # VmRSS, threads). At the end hey and wrk are stopped (SIGINT: both print their totals), the server gets SIGTERM, and
 # every pid the run saw must be gone - neither alive nor a zombie.
 #
-# Writes bench/results/<date>-soak-<runtime>/: samples.csv (one line a restart), hey.txt, wrk.txt, server.log and
+# Writes bench/results/<date>-soak-<runtime>/: samples.csv (one line a restart), hey.txt, wrk.txt, server.log.gz and
 # summary.md, which it also prints. Exit code 0 only when 0 requests failed, every restart completed, descriptors and
 # RSS did not grow (median of the last 10% of samples against the first 10%, after the first 20 restarts: at most
 # +4 descriptors and +10% RSS) and no process or zombie is left.
@@ -110,7 +110,7 @@ last=$(cat "$dir/app.pid")
 kill -TERM "$last"
 for _ in $(seq 1 300); do [ -z "$(state "$last" | tr -d Z)" ] && break; sleep 0.05; done
 wait "$hello_pids" 2>/dev/null || true
-cp "$dir/server.log" "$results/server.log"
+cp "$dir/server.log" "$results/server.log"; gzip -f "$results/server.log"  # kept, but small
 
 # Everything the run started must be gone: no pid alive, no zombie (a zombie's parent is named). An old process is
 # the child of its predecessor, which has exited: it was re-parented to init (or the nearest subreaper), whose job

@@ -33,7 +33,15 @@ public sealed class SuccessorPriorityTests
         await server.WaitForLineAsync(l => l.Contains($"Process {next} serves at its parent's priority again (nice {parentNice})", StringComparison.Ordinal));
         Assert.All(NiceValues(next), n => Assert.Equal(parentNice, n));
         await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(30));
-        await server.AssertOnlyServerAsync(next);
+
+        // And the next one too: a process that started lowered hands on the value it took back, not the lowered one
+        // (once, generation 3 served at nice 10 for good, and generation 4 was not lowered at all).
+        var third = await server.RestartAsync(next);
+        await server.WaitForLineAsync(l => l.Contains($"Process {third} serves at its parent's priority again (nice {parentNice})", StringComparison.Ordinal));
+        Assert.All(NiceValues(third), n => Assert.Equal(parentNice, n));
+        Assert.DoesNotContain("is left out", server.Log, StringComparison.Ordinal);
+        await server.WaitForExitAsync(next, TimeSpan.FromSeconds(30));
+        await server.AssertOnlyServerAsync(third);
     }
 
     /// <summary>The nice value of each thread of <paramref name="pid"/> (field 19 of /proc/PID/task/TID/stat).</summary>

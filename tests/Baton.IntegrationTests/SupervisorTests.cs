@@ -21,7 +21,7 @@ public sealed partial class SupervisorTests
         for (var generation = 2; generation <= 4; generation++)
         {
             server.Signal(supervisor, Posix.SIGHUP);
-            var line = await server.WaitForLineAsync(l => l.Contains($"serves (generation {generation})", StringComparison.Ordinal));
+            var line = await WaitForGenerationAsync(server, supervisor, generation);
             var worker = int.Parse(WorkerRegex().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
             Assert.DoesNotContain(worker, workers);
             workers.Add(worker);
@@ -143,7 +143,7 @@ public sealed partial class SupervisorTests
         for (var generation = 2; generation <= 4; generation++)
         {
             server.Signal(supervisor, Posix.SIGHUP);
-            await server.WaitForLineAsync(l => l.Contains($"serves (generation {generation})", StringComparison.Ordinal));
+            await WaitForGenerationAsync(server, supervisor, generation);
             await load.WaitForProgressAsync();
         }
 
@@ -202,6 +202,25 @@ public sealed partial class SupervisorTests
         catch (IOException)
         {
             return "gone";
+        }
+    }
+
+    /// <summary>
+    /// Waits for the supervisor's "serves (generation N)" line. Should none come, the failure names the supervisor's
+    /// signal state (blocked, ignored, caught, pending): these tests once timed out in CI with no trace of the SIGHUP.
+    /// </summary>
+    private static async Task<string> WaitForGenerationAsync(ServerProcess server, int supervisor, int generation)
+    {
+        try
+        {
+            return await server.WaitForLineAsync(l => l.Contains($"serves (generation {generation})", StringComparison.Ordinal));
+        }
+        catch (TimeoutException ex)
+        {
+            var signals = File.Exists($"/proc/{supervisor}/status")
+                ? string.Join("; ", File.ReadAllLines($"/proc/{supervisor}/status").Where(l => l.StartsWith("Sig", StringComparison.Ordinal) || l.StartsWith("ShdPnd", StringComparison.Ordinal) || l.StartsWith("State", StringComparison.Ordinal)))
+                : "gone";
+            throw new TimeoutException($"supervisor {supervisor}: {signals}\n{ex.Message}", ex);
         }
     }
 

@@ -132,10 +132,12 @@ internal sealed record PassedOn(Func<int> Control, int Supervisor)
 }
 
 /// <summary>Starts successors as real processes.</summary>
-internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams, PassedOn passedOn, SuccessorPriority? priority = null) : IProcessLauncher
+internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams, PassedOn passedOn, Func<SuccessorPriority?>? priority = null) : IProcessLauncher
 {
+    // Decided at each start, not once: a process that was itself started at a lower priority has taken its parent's
+    // back only once it serves, and that value - not the one it started with - is the one to hand on.
     public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
-        SpawnedSuccessor.Start(command, streams, listeners, generation, passedOn, priority);
+        SpawnedSuccessor.Start(command, streams, listeners, generation, passedOn, priority?.Invoke());
 
     public void RequestStop(int pid) => _ = ChildProcesses.Signal(pid, Libc.SIGTERM);
 }

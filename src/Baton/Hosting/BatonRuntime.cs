@@ -35,6 +35,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly ConnectionMover _mover;
     private readonly StartupTimeline _timeline;
     private volatile bool _accepted;
+    private bool _niceLeftOutSaid;
 
     public BatonRuntime(
         BatonProcess process,
@@ -66,7 +67,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         _accepted = process.Successor is null;
         _control = _pidFile is null ? null : OpenControl(Control.ControlProtocol.SocketPathFor(_pidFile.Path));
         var passedOn = new PassedOn(() => _control?.Descriptor ?? -1, process.Supervisor?.Descriptor ?? -1);
-        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams, passedOn, SuccessorPriorityFor(_options.SuccessorNice)), time);
+        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams, passedOn, () => SuccessorPriorityFor(_options.SuccessorNice)), time);
         IEnumerable<IBatonObserver> own = [.. new IBatonObserver?[] { _control, process.Supervisor }.OfType<IBatonObserver>()];
         Coordinator = new HandoverCoordinator(
             this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor, new BatonObservers(own.Concat(observers)), _options.DrainDelay);
@@ -85,11 +86,17 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
         if (!NiceValues.CanLowerAgain())
         {
-            Log.SuccessorNiceNotAllowed(_logger, Environment.ProcessId, nice);
+            if (!_niceLeftOutSaid)
+            {
+                _niceLeftOutSaid = true;
+                Log.SuccessorNiceNotAllowed(_logger, Environment.ProcessId, nice);
+            }
+
             return null;
         }
 
-        return new SuccessorPriority(nice, NiceValues.Current());
+        // This process's own value: the one it was started with lowered, it took its parent's back at "go".
+        return new SuccessorPriority(nice, _process.RestoreNice ?? NiceValues.Current());
     }
 
     public IReadOnlyList<InheritedListener> Listeners => _registry.Snapshot();
