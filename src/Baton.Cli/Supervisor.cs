@@ -70,13 +70,34 @@ internal sealed class Supervisor
 
     private int Supervise()
     {
-        foreach (var (signal, number, name) in new[] { (PosixSignal.SIGHUP, 1, "SIGHUP"), (PosixSignal.SIGINT, 2, "SIGINT"), (PosixSignal.SIGQUIT, 3, "SIGQUIT"), (PosixSignal.SIGTERM, 15, "SIGTERM"), ((PosixSignal)12, 12, "SIGUSR2") })
+        (PosixSignal Signal, int Number, string Name)[] forwarded =
+            [(PosixSignal.SIGHUP, 1, "SIGHUP"), (PosixSignal.SIGINT, 2, "SIGINT"), (PosixSignal.SIGQUIT, 3, "SIGQUIT"), (PosixSignal.SIGTERM, 15, "SIGTERM"), ((PosixSignal)12, 12, "SIGUSR2")];
+
+        // Started with a signal ignored (`nohup baton run ...`, `baton run ... &` in a script), the runtime leaves it
+        // ignored and the registration below would never run: a SIGHUP to the supervisor did nothing at all, and no
+        // reload happened. The default first, as the library does for the app (SignalRouter).
+        var restored = forwarded.Where(s => SignalDispositions.RestoreDefaultIfIgnored(s.Number)).ToList();
+        foreach (var (signal, number, name) in forwarded)
         {
             _signals.Add(PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
                 Forward(number, name);
             }));
+        }
+
+        foreach (var (_, number, name) in restored)
+        {
+            if (SignalDispositions.IsUncaught(number))
+            {
+                // SIGINT/SIGQUIT: the runtime decided before this ran. Ignored it stays, rather than kill the supervisor.
+                SignalDispositions.Ignore(number);
+                Say($"{name} was ignored when baton run started and cannot be caught now; it stays ignored");
+            }
+            else
+            {
+                Say($"{name} was ignored when baton run started (nohup or a background job); baton run restored it and forwards it");
+            }
         }
 
         new Thread(ReadReports) { IsBackground = true, Name = "baton run reports" }.Start();

@@ -128,6 +128,19 @@ public sealed partial class SupervisorTests
     }
 
     [Fact]
+    public async Task Started_with_sighup_ignored_as_under_nohup_it_still_forwards_sighups()
+    {
+        // `nohup baton run -- ...`: SIGHUP arrives ignored. The supervisor once kept it so, and a SIGHUP did nothing.
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, shellPrefix: "trap '' HUP", launcher: BatonCli.Command("run", "--"));
+        var supervisor = server.RootPid;
+        await server.WaitForLineAsync(l => l.Contains("SIGHUP was ignored when baton run started (nohup or a background job); baton run restored it and forwards it", StringComparison.Ordinal));
+
+        server.Signal(supervisor, Posix.SIGHUP);
+        await WaitForGenerationAsync(server, supervisor, 2);
+        Assert.True(Posix.IsAlive(supervisor), "the supervisor's pid never changes");
+    }
+
+    [Fact]
     public async Task As_pid_1_of_a_new_pid_namespace_it_forwards_sighups_and_reaps_every_worker_and_orphan()
     {
         // unshare --kill-child: should the test end early, killing unshare ends the namespace with it.
