@@ -68,7 +68,10 @@ public sealed class BatonOptions
     /// </summary>
     public IList<string> WarmUpPaths { get; } = [];
 
-    /// <summary>The most a warm-up may add to a handover; what is not done by then is left. Default 3 s.</summary>
+    /// <summary>
+    /// The most a warm-up may add to a handover; what is not done by then is left. Never more than half of
+    /// <see cref="ReadyTimeout"/>, so that a warm-up alone cannot fail a handover. Default 3 s.
+    /// </summary>
     public TimeSpan WarmUpTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>

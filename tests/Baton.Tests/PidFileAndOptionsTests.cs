@@ -65,9 +65,10 @@ public sealed class PidFileAndOptionsTests : IDisposable
     }
 
     [Fact]
-    public void A_warm_up_longer_than_the_ready_timeout_or_a_path_that_is_not_one_is_named()
+    public void A_warm_up_path_that_is_not_one_or_a_timeout_that_is_not_positive_is_named()
     {
-        var options = new BatonOptions { WarmUp = true, WarmUpTimeout = TimeSpan.FromSeconds(30) };
+        // A WarmUpTimeout longer than ReadyTimeout is fine: the warm-up takes at most half of ReadyTimeout.
+        var options = new BatonOptions { WarmUp = true, WarmUpTimeout = TimeSpan.Zero, ReadyTimeout = TimeSpan.FromSeconds(1) };
         options.WarmUpPaths.Add("/");
         options.WarmUpPaths.Add("api/v1/tags");
         options.WarmUpPaths.Add("/a b");
@@ -75,7 +76,8 @@ public sealed class PidFileAndOptionsTests : IDisposable
         var result = new BatonOptionsValidator().Validate(null, options);
 
         Assert.True(result.Failed);
-        Assert.Contains("Baton:WarmUpTimeout (00:00:30) must be shorter than Baton:ReadyTimeout", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Baton:WarmUpTimeout must be positive", result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain("Baton:ReadyTimeout", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("\"api/v1/tags\" is not a path", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("\"/a b\" is not a path", result.FailureMessage, StringComparison.Ordinal);
         Assert.DoesNotContain("\"/\" is not", result.FailureMessage, StringComparison.Ordinal);

@@ -31,7 +31,10 @@ public sealed class StartupTimelineTests
         Assert.Contains(", to Kestrel listening ", text, StringComparison.Ordinal);
         Assert.Contains(", pid file ", text, StringComparison.Ordinal);
         Assert.DoesNotContain("warm-up", text, StringComparison.Ordinal);
-        Assert.Matches(@"; (2\d|[3-9]\d)\.\d ms in all$", text);
+        // At least the 20 ms before UseBaton; how much more depends on how busy the machine is.
+        var all = System.Text.RegularExpressions.Regex.Match(text, @"; (\d+\.\d) ms in all$");
+        Assert.True(all.Success, text);
+        Assert.True(double.Parse(all.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 20.0, text);
     }
 
     [Fact]

@@ -37,10 +37,6 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
         {
             failures.Add($"Baton:WarmUpTimeout must be positive (got {options.WarmUpTimeout}).");
         }
-        else if (options.WarmUp && options.WarmUpTimeout >= options.ReadyTimeout)
-        {
-            failures.Add($"Baton:WarmUpTimeout ({options.WarmUpTimeout}) must be shorter than Baton:ReadyTimeout ({options.ReadyTimeout}): the warm-up happens before the new process reports ready.");
-        }
 
         foreach (var path in options.WarmUpPaths)
         {

@@ -320,8 +320,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             return;
         }
 
-        var headWait = named ? _options.WarmUpTimeout : WarmUp.FoundPathHeadWait;
-        var report = await WarmUp.RunAsync(target.Listener, target.Host, paths, headWait, _options.WarmUpTimeout, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        // At most half the ready timeout: the warm-up alone must never be why a handover fails.
+        var budget = TimeSpan.FromTicks(Math.Min(_options.WarmUpTimeout.Ticks, _options.ReadyTimeout.Ticks / 2));
+        var headWait = named ? budget : WarmUp.FoundPathHeadWait;
+        var report = await WarmUp.RunAsync(target.Listener, target.Host, paths, headWait, budget, _lifetime.ApplicationStopping).ConfigureAwait(false);
         _timeline.WarmedUp();
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
     }
