@@ -49,9 +49,7 @@ public sealed class FailedHandoverTests
         // successor hang while starting.
         await using var server = await ServerProcess.StartAsync(SampleApp.Hello, ["--Baton:ReadyTimeout=00:00:01"]);
         var original = server.RootPid;
-        var settings = Path.Combine(server.WorkDirectory, "appsettings.json");
-        var text = await File.ReadAllTextAsync(settings);
-        await File.WriteAllTextAsync(settings, text.Replace("\"Baton\": {", "\"Hello\": { \"StartDelayMilliseconds\": 5000 },\n  \"Baton\": {", StringComparison.Ordinal));
+        await server.DelayNextStartAsync(5000);
 
         server.Signal(original, Posix.SIGHUP);
         var failure = await server.WaitForLineAsync(l => l.Contains("HANDOVER FAILED", StringComparison.Ordinal));

@@ -109,7 +109,7 @@ public sealed class HandoverEdgeTests
     public async Task Sigterm_during_a_handover_kills_the_starting_process_within_a_second_and_the_old_one_drains()
     {
         await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
-        HangSuccessorsAtStart(server);
+        await server.DelayNextStartAsync(20_000);
         var request = new MiniHttpClient(server.BaseAddress).GetAsync("/slow?ms=1500", closeAfter: true, CancellationToken.None);
         await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
 
@@ -133,7 +133,7 @@ public sealed class HandoverEdgeTests
     public async Task Sigusr2_during_a_handover_abandons_it_and_the_old_process_serves_on()
     {
         await using var server = await ServerProcess.StartAsync(SampleApp.Hello);
-        HangSuccessorsAtStart(server);
+        await server.DelayNextStartAsync(20_000);
         server.Signal(server.RootPid, Posix.SIGHUP);
         await server.WaitForSuccessorStartedAsync();
         server.Signal(server.RootPid, Posix.SIGUSR2);
@@ -176,13 +176,5 @@ public sealed class HandoverEdgeTests
         var (status, body, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
         Assert.Equal(200, status);
         Assert.Contains($"\"pid\":{next}", body, StringComparison.Ordinal);
-    }
-
-    /// <summary>Hello:StartDelayMilliseconds, added to the file after the first start, makes every successor hang while starting.</summary>
-    private static void HangSuccessorsAtStart(ServerProcess server)
-    {
-        var settings = Path.Combine(server.WorkDirectory, "appsettings.json");
-        var text = File.ReadAllText(settings);
-        File.WriteAllText(settings, text.Replace("\"Baton\": {", "\"Hello\": { \"StartDelayMilliseconds\": 20000 },\n  \"Baton\": {", StringComparison.Ordinal));
     }
 }

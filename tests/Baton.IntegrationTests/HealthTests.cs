@@ -59,9 +59,7 @@ public sealed class HealthTests
         // over; a successor that takes 1.5 s to start keeps it handing over for that long.
         var inFlight = new MiniHttpClient(server.BaseAddress).GetAsync("/slow?ms=8000", closeAfter: false, CancellationToken.None);
         await server.WaitForLineAsync(l => l.Contains("Slow request started", StringComparison.Ordinal));
-        var settings = Path.Combine(server.WorkDirectory, "appsettings.json");
-        var text = await File.ReadAllTextAsync(settings);
-        await File.WriteAllTextAsync(settings, text.Replace("\"Baton\": {", "\"Hello\": { \"StartDelayMilliseconds\": 1500 },\n  \"Baton\": {", StringComparison.Ordinal));
+        await server.DelayNextStartAsync(1500);
 
         server.Signal(original, Posix.SIGHUP);
         var next = await server.WaitForSuccessorStartedAsync();

@@ -14,9 +14,7 @@ public sealed class SuccessorPriorityTests
         var parentNice = NiceValues(server.RootPid).Distinct().Single();
 
         // A successor that takes 1.5 s to start: long enough to look at it while it starts.
-        var settings = Path.Combine(server.WorkDirectory, "appsettings.json");
-        var text = await File.ReadAllTextAsync(settings);
-        await File.WriteAllTextAsync(settings, text.Replace("\"Baton\": {", "\"Hello\": { \"StartDelayMilliseconds\": 1500 },\n  \"Baton\": {", StringComparison.Ordinal));
+        await server.DelayNextStartAsync(1500);
         server.Signal(server.RootPid, Posix.SIGHUP);
         var next = await server.WaitForSuccessorStartedAsync();
 

@@ -303,7 +303,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private async Task WarmUpAsync()
     {
         var pid = Environment.ProcessId;
-        if (PlainHttpListener() is not { } target)
+        if (WarmUp.PlainHttpListener(_server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [], _registry.Listeners) is not { } target)
         {
             Log.WarmUpSkipped(_logger, pid, "no plain HTTP endpoint to send it through (HTTPS only)");
             return;
@@ -326,33 +326,6 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         var report = await WarmUp.RunAsync(target.Listener, target.Host, paths, headWait, budget, _lifetime.ApplicationStopping).ConfigureAwait(false);
         _timeline.WarmedUp();
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
-    }
-
-    /// <summary>A listener Kestrel serves plain HTTP on (an "http://" address on its port or path), with the Host to send.</summary>
-    private (GatedListener Listener, string Host)? PlainHttpListener()
-    {
-        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var listeners = _registry.Listeners;
-        foreach (var address in addresses)
-        {
-            if (!address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            foreach (var listener in listeners)
-            {
-                switch (listener.LocalEndPoint)
-                {
-                    case System.Net.IPEndPoint ip when Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port == ip.Port:
-                        return (listener, uri.Authority);
-                    case System.Net.Sockets.UnixDomainSocketEndPoint unix when address.EndsWith(unix.ToString(), StringComparison.Ordinal):
-                        return (listener, "localhost");
-                }
-            }
-        }
-
-        return null;
     }
 
     private void AnnounceNow()

@@ -81,6 +81,34 @@ internal sealed class WarmUp
     }
 
     /// <summary>
+    /// A listener Kestrel serves plain HTTP on - one with an "http://" address on its port (or Unix path) - and the
+    /// Host to send; null when every endpoint is HTTPS (the in-memory requests carry no TLS).
+    /// </summary>
+    public static (GatedListener Listener, string Host)? PlainHttpListener(IEnumerable<string> addresses, IReadOnlyList<GatedListener> listeners)
+    {
+        foreach (var address in addresses)
+        {
+            if (!address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var listener in listeners)
+            {
+                switch (listener.LocalEndPoint)
+                {
+                    case IPEndPoint ip when Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port == ip.Port:
+                        return (listener, uri.Authority);
+                    case System.Net.Sockets.UnixDomainSocketEndPoint unix when address.EndsWith(unix.ToString(), StringComparison.Ordinal):
+                        return (listener, "localhost");
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Requests every path <see cref="Rounds"/> times through <paramref name="listener"/> (the paths of a round at once);
     /// ends early at <paramref name="budget"/>. Returns what was answered.
     /// </summary>

@@ -407,6 +407,19 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Makes samples/Hello's next start (a successor's) take <paramref name="milliseconds"/> before it builds its host
+    /// (Hello:StartDelayMilliseconds): a slow migration, a stuck dependency.
+    /// </summary>
+    public async Task DelayNextStartAsync(int milliseconds)
+    {
+        var settings = Path.Combine(WorkDirectory, "appsettings.json");
+        var text = await File.ReadAllTextAsync(settings);
+        var delayed = text.Replace("\"Baton\": {", $"\"Hello\": {{ \"StartDelayMilliseconds\": {milliseconds} }},\n  \"Baton\": {{", StringComparison.Ordinal);
+        Xunit.Assert.NotEqual(text, delayed);
+        await File.WriteAllTextAsync(settings, delayed);
+    }
+
     /// <summary>What <see cref="WaitUntilSettledAsync"/> saw when it last returned, for failure messages.</summary>
     public string SettledAs { get; private set; } = "never settled";
 
