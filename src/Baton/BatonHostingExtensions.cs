@@ -124,6 +124,7 @@ public static class BatonHostingExtensions
 
         optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<BatonOptions>, BatonOptionsValidator>();
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelReloadSetup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, KestrelLimitsSetup>();
         services.AddSingleton<IStartupFilter, DrainStartupFilter>();
 
@@ -167,7 +168,8 @@ public static class BatonHostingExtensions
         services.RemoveAll<IHostLifetime>();
         services.AddSingleton<IHostLifetime, BatonHostLifetime>();
         services.AddHostedService(sp => new StartupNotes(
-            sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart, activated, sp.GetRequiredService<ISystemdNotifier>()));
+            sp.GetRequiredService<ILoggerFactory>(), streams.ClosedAtStart, activated, sp.GetRequiredService<ISystemdNotifier>(),
+            sp.GetRequiredService<IOptions<KestrelServerOptions>>()));
         return builder;
     }
 
@@ -203,7 +205,9 @@ public static class BatonHostingExtensions
     }
 
     /// <summary>What UseBaton found before logging existed, said once the host starts (before Kestrel binds).</summary>
-    private sealed class StartupNotes(ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart, ActivatedSockets activated, ISystemdNotifier notifier) : IHostedLifecycleService
+    private sealed class StartupNotes(
+        ILoggerFactory loggerFactory, IReadOnlyList<int> closedAtStart, ActivatedSockets activated, ISystemdNotifier notifier, IOptions<KestrelServerOptions> kestrel)
+        : IHostedLifecycleService
     {
         public Task StartingAsync(CancellationToken cancellationToken)
         {
@@ -225,6 +229,12 @@ public static class BatonHostingExtensions
             if (notifier.IsEnabled)
             {
                 Log.NotifyingServiceManager(logger, Environment.ProcessId);
+            }
+
+            // KestrelReloadSetup turned it off; only the app's own ConfigureKestrel after UseBaton() turns it on again.
+            if (kestrel.Value.ConfigurationLoader is { } loader && KestrelReloadSetup.Reloads(loader))
+            {
+                Log.KestrelReloadsOnChange(logger, Environment.ProcessId);
             }
 
             // Said where it matters: on a C library that needs the fallback.

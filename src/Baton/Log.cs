@@ -209,4 +209,7 @@ internal static partial class Log
 
     [LoggerMessage(136, LogLevel.Error, "Process {Pid} could not take back nice {Nice}: it serves at a lower priority")]
     public static partial void PriorityNotRestored(ILogger logger, int pid, int nice);
+
+    [LoggerMessage(137, LogLevel.Warning, "Process {Pid}: Kestrel's reload-on-change is on (set up after UseBaton()): a changed certificate file or Kestrel section makes this process unbind and bind that endpoint again, refusing connections in between and aborting its connections after 5 s. Under Baton apply such changes with SIGHUP: load the section with reloadOnChange: false")]
+    public static partial void KestrelReloadsOnChange(ILogger logger, int pid);
 }

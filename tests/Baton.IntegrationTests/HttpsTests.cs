@@ -119,6 +119,42 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Certificate_files_replaced_while_a_process_serves_change_nothing_until_sighup()
+    {
+        string first = null!;
+        await using var server = await ServerProcess.StartAsync(
+            SampleApp.Hello,
+            PemEndpoints(),
+            prepare: directory =>
+            {
+                first = TestCertificates.WritePem(Path.Combine(directory, "cert.pem"), Path.Combine(directory, "key.pem"), "first");
+                return Task.CompletedTask;
+            });
+        var https = await server.ListeningAddressAsync("https");
+        Assert.Equal(first, await TestCertificates.ServedThumbprintAsync(https.Port));
+
+        // Kestrel's own reload would see the files change and bind the endpoint again in the serving process: the
+        // port closed ("connection refused"), then another port (0 asks for any), its connections aborted after 5 s.
+        // It fired 3 to 6 s after a swap here; a new connection every 100 ms for 10 s must find the same socket and
+        // certificate.
+        var second = TestCertificates.WritePem(Path.Combine(server.WorkDirectory, "cert.pem"), Path.Combine(server.WorkDirectory, "key.pem"), "second");
+        var until = DateTime.UtcNow.AddSeconds(10);
+        var probes = 0;
+        while (DateTime.UtcNow < until)
+        {
+            Assert.Equal(first, await TestCertificates.ServedThumbprintAsync(https.Port));
+            probes++;
+            await Task.Delay(100);
+        }
+
+        var next = await server.RestartAsync(server.RootPid);
+        Assert.Equal(second, await TestCertificates.ServedThumbprintAsync(https.Port));
+        var (status, body, _) = await new MiniHttpClient(https).GetAsync("/", closeAfter: true, CancellationToken.None);
+        Assert.Equal((200, next), (status, PidOf(body)));
+        output.WriteLine($"{probes} connections during the 10 s after the swap were served the first certificate");
+    }
+
+    [Fact]
     public async Task A_certificate_that_cannot_be_read_fails_the_handover_and_the_old_process_serves_on_with_the_old_one()
     {
         string first = null!;

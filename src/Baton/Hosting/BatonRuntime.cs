@@ -173,7 +173,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     public async Task StopAcceptingAsync(bool keepSocketsOpen)
     {
-        foreach (var listener in _registry.Listeners)
+        foreach (var listener in _registry.StopAccepting())
         {
             await listener.StopAcceptingAsync(keepSocketsOpen).ConfigureAwait(false);
         }
@@ -436,10 +436,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         // probe, and it must not see this process as not serving yet. (Opened first, a probe queued at "go" was once
         // answered 503 by a process that served.)
         Coordinator.NotifyServing();
-        foreach (var listener in _registry.Listeners)
-        {
-            listener.OpenGate();
-        }
+        _registry.OpenGates();
 
         // Started with a lower priority (Baton:SuccessorNice): now that it serves, it takes its parent's back.
         if (_process.RestoreNice is { } nice)

@@ -27,9 +27,15 @@ internal sealed class BatonConnectionListenerFactory(
         var inner = await _sockets.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
         var (socket, adopted) = registry.TakeSocketCreatedFor(endpoint);
         var listener = new GatedListener(
-            inner, socket, inherited: adopted is not null, tracker, registry, openNow: !registry.IsSuccessor, activated: adopted?.Activated ?? false,
+            inner, socket, inherited: adopted is not null, tracker, registry, activated: adopted?.Activated ?? false,
             socketFileRemoved: path => Log.UnixSocketRemoved(_logger, Environment.ProcessId, path), mover: mover);
-        registry.Add(listener);
+        if (!registry.Add(listener))
+        {
+            // Bound while this process drains (only a reload Kestrel does itself binds this late): the successor
+            // serves the endpoint, or will after the next handover; this process takes no connection on it.
+            await listener.StopAcceptingAsync(keepSocketOpen: false).ConfigureAwait(false);
+        }
+
         return listener;
     }
 }

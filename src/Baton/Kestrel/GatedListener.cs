@@ -39,7 +39,7 @@ internal sealed class GatedListener : IConnectionListener
     private bool _unbound;
 
     public GatedListener(
-        IConnectionListener inner, Socket? socket, bool inherited, ConnectionTracker tracker, ListenerRegistry registry, bool openNow, bool activated = false,
+        IConnectionListener inner, Socket? socket, bool inherited, ConnectionTracker tracker, ListenerRegistry registry, bool activated = false,
         Action<string>? socketFileRemoved = null, ConnectionMover? mover = null)
     {
         _mover = mover is { Enabled: true } ? mover : null;
@@ -53,10 +53,6 @@ internal sealed class GatedListener : IConnectionListener
         Descriptor = socket is null ? -1 : (int)socket.Handle;
         LocalEndPoint = socket?.LocalEndPoint ?? inner.EndPoint;
         Name = LocalEndPoint.ToString() ?? string.Empty;
-        if (openNow)
-        {
-            _open.TrySetResult();
-        }
     }
 
     public EndPoint EndPoint => _inner.EndPoint;

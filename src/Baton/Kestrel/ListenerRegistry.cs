@@ -16,11 +16,17 @@ internal sealed class ListenerRegistry
     private readonly Dictionary<EndPoint, (Socket Socket, InheritedListener? Adopted)> _createdFor = new(ReferenceEqualityComparer.Instance);
     private readonly List<GatedListener> _listeners = [];
 
+    // Whether this process accepts: from the start in the first generation, from "go" in a successor, until the drain.
+    // A listener Kestrel binds later (an app that turned Kestrel's reload-on-change back on) follows it.
+    private bool _gatesOpen;
+    private bool _stoppedAccepting;
+
     /// <param name="inherited">What a successor was handed by its predecessor; null in the first generation.</param>
     /// <param name="activated">What the service manager passed to the first generation (socket activation).</param>
     public ListenerRegistry(InheritedState? inherited, IReadOnlyList<InheritedListener>? activated = null)
     {
         IsSuccessor = inherited is not null;
+        _gatesOpen = !IsSuccessor;
         ParentPid = inherited?.ParentPid ?? 0;
         foreach (var listener in inherited?.Listeners ?? activated ?? [])
         {
@@ -84,11 +90,41 @@ internal sealed class ListenerRegistry
         }
     }
 
-    public void Add(GatedListener listener)
+    /// <summary>Registers <paramref name="listener"/>, opening its gate if this process accepts; false if it has stopped accepting.</summary>
+    public bool Add(GatedListener listener)
     {
         lock (_gate)
         {
             _listeners.Add(listener);
+            if (_gatesOpen && !_stoppedAccepting)
+            {
+                listener.OpenGate();
+            }
+
+            return !_stoppedAccepting;
+        }
+    }
+
+    /// <summary>This process accepts now: every gate opens, and so does that of a listener bound from now on.</summary>
+    public void OpenGates()
+    {
+        lock (_gate)
+        {
+            _gatesOpen = true;
+            foreach (var listener in _listeners)
+            {
+                listener.OpenGate();
+            }
+        }
+    }
+
+    /// <summary>This process accepts no more (a drain begins); returns the listeners to stop.</summary>
+    public IReadOnlyList<GatedListener> StopAccepting()
+    {
+        lock (_gate)
+        {
+            _stoppedAccepting = true;
+            return [.. _listeners];
         }
     }
 
