@@ -155,6 +155,35 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_https_only_successor_warms_up_over_tls_before_it_reports_ready()
+    {
+        // No plain HTTP endpoint: the warm-up goes over TLS, and warms the handshake with the rest.
+        await using var server = await ServerProcess.StartAsync(
+            SampleApp.Hello,
+            [
+                "--Kestrel:Endpoints:Https:Url=https://127.0.0.1:0",
+                "--Kestrel:Endpoints:Https:Certificate:Path=cert.pem",
+                "--Kestrel:Endpoints:Https:Certificate:KeyPath=key.pem",
+            ],
+            prepare: directory =>
+            {
+                TestCertificates.WritePem(Path.Combine(directory, "cert.pem"), Path.Combine(directory, "key.pem"), "warm");
+                return Task.CompletedTask;
+            });
+        var https = await server.ListeningAddressAsync("https");
+
+        var next = await server.RestartAsync(server.RootPid);
+
+        var lines = server.Log.Split('\n');
+        var warmed = Array.FindIndex(lines, l => l.Contains($"Process {next} warmed up: 8 request(s) to 2 path(s) in ", StringComparison.Ordinal));
+        var ready = Array.FindIndex(lines, l => l.Contains($"New process {next} (generation 2) ready after", StringComparison.Ordinal));
+        Assert.True(warmed >= 0 && warmed < ready, server.Log);
+        Assert.EndsWith("(200 x8)", lines[warmed], StringComparison.Ordinal);
+        var (status, body, _) = await new MiniHttpClient(https).GetAsync("/", closeAfter: true, CancellationToken.None);
+        Assert.Equal((200, next), (status, PidOf(body)));
+    }
+
+    [Fact]
     public async Task A_certificate_that_cannot_be_read_fails_the_handover_and_the_old_process_serves_on_with_the_old_one()
     {
         string first = null!;

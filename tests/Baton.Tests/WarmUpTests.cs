@@ -35,14 +35,16 @@ public sealed class WarmUpTests
     }
 
     [Theory]
-    [InlineData("HTTP/1.1 200 OK\r\n", true, 200)]
-    [InlineData("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", true, 503)]
-    [InlineData("HTTP/1.1 200 O", false, 0)]
-    [InlineData("garbage\r\n", false, 0)]
-    public void The_status_is_read_once_the_first_line_is_complete(string received, bool complete, int status)
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", new[] { 200 })]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n", new[] { 200, 404 })]
+    [InlineData("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", new[] { 503 })]
+    [InlineData("HTTP/1.1 200 O", new[] { 200 })]
+    [InlineData("garbage\r\nHTTP/1.1 20", new int[0])]
+    public void Status_codes_are_read_from_status_lines_at_the_start_of_a_line(string received, int[] statuses)
     {
-        Assert.Equal(complete, WarmUp.TryReadStatus(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(received)), out var read));
-        Assert.Equal(status, read);
+        // The first case: a body that ends without a line break runs into the next status line, which is then not
+        // counted - a figure for the log, never a decision.
+        Assert.Equal(statuses, WarmUp.StatusCodes(received));
     }
 
     [Fact]

@@ -303,9 +303,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private async Task WarmUpAsync()
     {
         var pid = Environment.ProcessId;
-        if (WarmUp.PlainHttpListener(_server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [], _registry.Listeners) is not { } target)
+        if (WarmUp.Target(_server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [], _registry.Listeners) is not { } target)
         {
-            Log.WarmUpSkipped(_logger, pid, "no plain HTTP endpoint to send it through (HTTPS only)");
+            Log.WarmUpSkipped(_logger, pid, "no HTTP or HTTPS endpoint to send it through");
             return;
         }
 
@@ -323,7 +323,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         // At most half the ready timeout: the warm-up alone must never be why a handover fails.
         var budget = TimeSpan.FromTicks(Math.Min(_options.WarmUpTimeout.Ticks, _options.ReadyTimeout.Ticks / 2));
         var headWait = named ? budget : WarmUp.FoundPathHeadWait;
-        var report = await WarmUp.RunAsync(target.Listener, target.Host, paths, headWait, budget, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        using var loopback = new WarmUp.LoopbackConnections(_logger);
+        var report = await WarmUp.RunAsync(target, loopback, paths, headWait, budget, _lifetime.ApplicationStopping).ConfigureAwait(false);
         _timeline.WarmedUp();
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
     }

@@ -73,11 +73,13 @@ internal sealed class GatedListener : IConnectionListener
     public void OpenGate() => _open.TrySetResult();
 
     /// <summary>
-    /// Hands Kestrel <paramref name="connection"/> (an in-memory warm-up connection) although the gate is closed: the
-    /// app's pipeline runs for it before the process takes anything from the shared socket.
+    /// Hands Kestrel <paramref name="connection"/> (a warm-up connection, see <see cref="Kestrel.WarmUp"/>) although the
+    /// gate is closed: the app's pipeline runs for it before the process takes anything from the shared socket. It goes
+    /// through the same wrappers as an accepted connection, so their code is warm too.
     /// </summary>
     public void WarmUp(ConnectionContext connection)
     {
+        connection = Prepare(connection, connection.Transport.Input, alreadyRead: 0);
         lock (_warmUps)
         {
             _warmUps.Enqueue(connection);

@@ -1,29 +1,31 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
+using System.Net.Security;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Baton.Kestrel;
 
 /// <summary>
-/// Drives requests through the app's own pipeline before a successor reports ready: in-memory HTTP/1.1 connections
-/// handed to Kestrel through a listener whose gate is still closed, so the JIT compiles Kestrel's parser, the
-/// middleware, routing and the endpoints while the predecessor still serves every client. Without it, the first real
-/// requests pay for that, and under the JIT a handover showed as a p99 several times the steady one.
+/// Drives requests through the app's own pipeline before a successor reports ready: real TCP connections over loopback,
+/// through a listener of the warm-up's own, handed to Kestrel as if accepted on a listener whose gate is still closed.
+/// So the JIT compiles the socket transport, Baton's connection wrappers, TLS (for an HTTPS endpoint), Kestrel's parser
+/// and keep-alive, the middleware, routing and the endpoints while the predecessor still serves every client. Without
+/// it, the first real requests pay for that, and under the JIT a handover showed as a p99 several times the steady one.
 /// </summary>
 /// <remarks>
 /// A path the app named is waited for until the warm-up's budget ends. A path found in the app's endpoints waits for
-/// its response head at most <see cref="FoundPathHeadWait"/>, then is abandoned (its connection aborted): by then its
+/// its response head at most <see cref="FoundPathHeadWait"/>, then is abandoned (its connection closed): by then its
 /// handler has run, which is what warms it, and a slow or streaming endpoint found that way does not hold the
 /// handover. Nothing a request answers can fail the start: a warm-up only ever makes later requests faster.
 /// </remarks>
-internal sealed class WarmUp
+internal sealed partial class WarmUp
 {
     /// <summary>Connection ids of warm-up connections start with this (see <see cref="BatonHttpContextExtensions.IsBatonWarmUp"/>).</summary>
     public const string ConnectionIdPrefix = "baton-warm-up-";
@@ -31,11 +33,15 @@ internal sealed class WarmUp
     /// <summary>Paths found in the app's endpoints are capped at this many.</summary>
     public const int MaxDiscoveredPaths = 32;
 
-    /// <summary>Each path is requested this many times, one round after the other (a second call runs code the first only set up).</summary>
+    /// <summary>
+    /// Each path gets this many connections, one round after the other (a second call runs code the first only set up),
+    /// with two requests each: one kept alive, then one that closes.
+    /// </summary>
     public const int Rounds = 2;
 
     /// <summary>How long a request to a path found in the app's endpoints waits for its response head.</summary>
     public static readonly TimeSpan FoundPathHeadWait = TimeSpan.FromMilliseconds(250);
+    private const int MaxKept = 64 * 1024;
     private static int s_connections;
 
     /// <summary>
@@ -81,39 +87,47 @@ internal sealed class WarmUp
     }
 
     /// <summary>
-    /// A listener Kestrel serves plain HTTP on - one with an "http://" address on its port (or Unix path) - and the
-    /// Host to send; null when every endpoint is HTTPS (the in-memory requests carry no TLS).
+    /// The listener to send the warm-up through and the Host to send: one Kestrel serves plain HTTP on (an "http://"
+    /// address on its port, or Unix path), else one it serves HTTPS on, whose TLS is then warmed too; null when no
+    /// address matches a listener.
     /// </summary>
-    public static (GatedListener Listener, string Host)? PlainHttpListener(IEnumerable<string> addresses, IReadOnlyList<GatedListener> listeners)
+    public static WarmUpTarget? Target(IEnumerable<string> addresses, IReadOnlyList<GatedListener> listeners)
     {
+        WarmUpTarget? tls = null;
         foreach (var address in addresses)
         {
-            if (!address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            var secure = address.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+            if (!secure && !address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
 
             foreach (var listener in listeners)
             {
-                switch (listener.LocalEndPoint)
+                WarmUpTarget? found = listener.LocalEndPoint switch
                 {
-                    case IPEndPoint ip when Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port == ip.Port:
-                        return (listener, uri.Authority);
-                    case System.Net.Sockets.UnixDomainSocketEndPoint unix when address.EndsWith(unix.ToString(), StringComparison.Ordinal):
-                        return (listener, "localhost");
+                    IPEndPoint ip when Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port == ip.Port => new(listener, uri.Authority, secure),
+                    UnixDomainSocketEndPoint unix when address.EndsWith(unix.ToString(), StringComparison.Ordinal) => new(listener, "localhost", secure),
+                    _ => null,
+                };
+                if (found is { Tls: false })
+                {
+                    return found;
                 }
+
+                tls ??= found;
             }
         }
 
-        return null;
+        return tls;
     }
 
     /// <summary>
-    /// Requests every path <see cref="Rounds"/> times through <paramref name="listener"/> (the paths of a round at once);
+    /// Requests every path <see cref="Rounds"/> times through <paramref name="target"/> (the paths of a round at once);
     /// ends early at <paramref name="budget"/>. Returns what was answered.
     /// </summary>
     public static async Task<WarmUpReport> RunAsync(
-        GatedListener listener, string host, IReadOnlyList<string> paths, TimeSpan headWait, TimeSpan budget, CancellationToken cancellationToken)
+        WarmUpTarget target, LoopbackConnections loopback, IReadOnlyList<string> paths, TimeSpan headWait, TimeSpan budget, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -121,76 +135,84 @@ internal sealed class WarmUp
         var statuses = new List<int>();
         for (var round = 0; round < Rounds && paths.Count > 0 && !deadline.IsCancellationRequested; round++)
         {
-            var answers = await Task.WhenAll(paths.Select(path => RequestAsync(listener, host, path, headWait, deadline.Token))).ConfigureAwait(false);
-            statuses.AddRange(answers);
+            var answers = await Task.WhenAll(paths.Select(path => RequestAsync(target, loopback, path, headWait, deadline.Token))).ConfigureAwait(false);
+            foreach (var answer in answers)
+            {
+                statuses.AddRange(answer);
+            }
 
             // A path without an answer in time is slow by nature (or streams): once is enough to have run its handler.
-            paths = [.. paths.Where((_, i) => answers[i] != 0)];
+            paths = [.. paths.Where((_, i) => answers[i][0] != 0)];
         }
 
         return new WarmUpReport(statuses, Stopwatch.GetElapsedTime(started));
     }
 
-    /// <summary>One request on its own in-memory connection; the response's status code, or 0 when none came in time.</summary>
-    private static async Task<int> RequestAsync(GatedListener listener, string host, string path, TimeSpan headWait, CancellationToken cancellationToken)
+    /// <summary>
+    /// Two requests (keep-alive, then close) on a connection of its own. Returns the status code of each response
+    /// received; [0] when none came in time.
+    /// </summary>
+    private static async Task<int[]> RequestAsync(WarmUpTarget target, LoopbackConnections loopback, string path, TimeSpan headWait, CancellationToken cancellationToken)
     {
-        var toServer = new Pipe();
-        var toClient = new Pipe();
         var id = ConnectionIdPrefix + Interlocked.Increment(ref s_connections).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var connection = new WarmUpConnection(id, new DuplexPipe(toServer.Reader, toClient.Writer))
-        {
-            LocalEndPoint = listener.LocalEndPoint,
-            RemoteEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-        };
-
-        var request = $"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Baton-WarmUp\r\nConnection: close\r\n\r\n";
-        await toServer.Writer.WriteAsync(Encoding.ASCII.GetBytes(request), CancellationToken.None).ConfigureAwait(false);
-        listener.WarmUp(connection);
-
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        wait.CancelAfter(headWait);
-        var status = 0;
+        var received = new List<byte>();
         try
         {
-            while (true)
+            var (client, connection) = await loopback.ConnectAsync(id, cancellationToken).ConfigureAwait(false);
+            using (client)
             {
-                var result = await toClient.Reader.ReadAsync(wait.Token).ConfigureAwait(false);
-                if (TryReadStatus(result.Buffer, out status) || result.IsCompleted)
+                target.Listener.WarmUp(connection);
+                Stream stream = new NetworkStream(client, ownsSocket: false);
+                await using (stream.ConfigureAwait(false))
                 {
-                    toClient.Reader.AdvanceTo(result.Buffer.End);
-                    break;
-                }
+                    if (target.Tls)
+                    {
+                        // The handshake is part of what is warmed, and waits as long as the whole warm-up may.
+                        var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                        stream = tls;
+                        await tls.AuthenticateAsClientAsync(TlsOptions(target.Host), cancellationToken).ConfigureAwait(false);
+                    }
 
-                toClient.Reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    wait.CancelAfter(headWait);
+                    var request = $"GET {path} HTTP/1.1\r\nHost: {target.Host}\r\nUser-Agent: Baton-WarmUp\r\n\r\n"
+                        + $"GET {path} HTTP/1.1\r\nHost: {target.Host}\r\nUser-Agent: Baton-WarmUp\r\nConnection: close\r\n\r\n";
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes(request), wait.Token).ConfigureAwait(false);
+
+                    // Up to the end of the second response (Kestrel closes after it), or until the wait is over. Only the
+                    // start is kept: enough for the status lines of two small responses.
+                    var buffer = new byte[16 * 1024];
+                    int read;
+                    while ((read = await stream.ReadAsync(buffer, wait.Token).ConfigureAwait(false)) > 0)
+                    {
+                        received.AddRange(buffer.AsSpan(0, Math.Min(read, Math.Max(0, MaxKept - received.Count))));
+                    }
+                }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or System.Security.Authentication.AuthenticationException)
         {
-            // No head in time: abandoned below, like a client that gave up.
+            // No answer in time, or the connection failed: it is closed, like a client that gave up.
         }
 
-        // The connection is not needed any more: Kestrel sees the client gone (its handler's RequestAborted fires), and
-        // whatever the handler still writes goes nowhere.
-        connection.Abort();
-        await toServer.Writer.CompleteAsync().ConfigureAwait(false);
-        await toClient.Reader.CompleteAsync().ConfigureAwait(false);
-        return status;
+        var statuses = StatusCodes(Encoding.ASCII.GetString(received.ToArray()));
+        return statuses.Length > 0 ? statuses : [0];
     }
 
-    /// <summary>The status code of a response head once its first line is complete ("HTTP/1.1 200 OK\r\n").</summary>
-    internal static bool TryReadStatus(ReadOnlySequence<byte> buffer, out int status)
+    /// <summary>Warm-up connections accept whatever certificate is served: they only ever talk to this process.</summary>
+    private static SslClientAuthenticationOptions TlsOptions(string host) => new()
     {
-        status = 0;
-        var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryReadTo(out ReadOnlySpan<byte> line, "\r\n"u8))
-        {
-            return false;
-        }
+        TargetHost = Uri.TryCreate("https://" + host, UriKind.Absolute, out var uri) ? uri.IdnHost : "localhost",
+        ApplicationProtocols = [SslApplicationProtocol.Http11],
+        RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+    };
 
-        var text = Encoding.ASCII.GetString(line);
-        var parts = text.Split(' ', 3);
-        return parts.Length >= 2 && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out status);
-    }
+    /// <summary>The status codes of the responses in <paramref name="received"/> ("HTTP/1.1 200 OK" at the start of a line).</summary>
+    internal static int[] StatusCodes(string received) =>
+        [.. StatusLine().Matches(received).Select(m => int.Parse(m.Groups[1].ValueSpan, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture))];
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?:^|\r\n)HTTP/1\.[01] (\d{3})")]
+    private static partial System.Text.RegularExpressions.Regex StatusLine();
 
     /// <summary>"/", "/api/v1/tags" - from a pattern without parameters.</summary>
     private static string PathOf(RoutePattern pattern)
@@ -201,40 +223,62 @@ internal sealed class WarmUp
     }
 
     /// <summary>
-    /// An in-memory connection. Unlike DefaultConnectionContext, its abort cancels at once and its token is never
-    /// disposed: that one cancels on the thread pool, and once raced Kestrel's dispose (ObjectDisposedException on a
-    /// pool thread ends the process).
+    /// Connected pairs of TCP sockets over loopback, through a listener of the warm-up's own (never the shared one), the
+    /// server ends wrapped by Kestrel's socket transport.
     /// </summary>
-    private sealed class WarmUpConnection(string id, IDuplexPipe transport) : ConnectionContext
+    internal sealed class LoopbackConnections : IDisposable
     {
-        private readonly CancellationTokenSource _closed = new();
+        private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private readonly SocketConnectionContextFactory _factory;
+        private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
-        public override string ConnectionId { get; set; } = id;
-
-        public override IFeatureCollection Features { get; } = new FeatureCollection();
-
-        public override IDictionary<object, object?> Items { get; set; } = new ConnectionItems();
-
-        public override IDuplexPipe Transport { get; set; } = transport;
-
-        public override CancellationToken ConnectionClosed
+        public LoopbackConnections(Microsoft.Extensions.Logging.ILogger logger)
         {
-            get => _closed.Token;
-            set { }
+            _factory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), logger);
+            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            _listener.Listen(MaxDiscoveredPaths);
         }
 
-        public override void Abort(ConnectionAbortedException abortReason) => _closed.Cancel();
+        public async Task<(Socket Client, ConnectionContext Server)> ConnectAsync(string id, CancellationToken cancellationToken)
+        {
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                // One connect-and-accept at a time, so the accepted socket is this client's.
+                await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
+                Socket accepted;
+                try
+                {
+                    await client.ConnectAsync(_listener.LocalEndPoint!, cancellationToken).ConfigureAwait(false);
+                    accepted = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _oneAtATime.Release();
+                }
 
-        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+                var connection = _factory.Create(accepted);
+                connection.ConnectionId = id;
+                return (client, connection);
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+        }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
+        public void Dispose()
+        {
+            _listener.Dispose();
+            _factory.Dispose();
+            _oneAtATime.Dispose();
+        }
     }
 }
+
+/// <summary>Where a warm-up goes: a listener, the Host its requests name, and whether it speaks TLS.</summary>
+internal sealed record WarmUpTarget(GatedListener Listener, string Host, bool Tls);
 
 /// <summary>What a warm-up got: one status code per request (0: none in time), and how long it took.</summary>
 internal sealed record WarmUpReport(IReadOnlyList<int> Statuses, TimeSpan Elapsed)
