@@ -212,4 +212,7 @@ internal static partial class Log
 
     [LoggerMessage(137, LogLevel.Warning, "Process {Pid}: Kestrel's reload-on-change is on (set up after UseBaton()): a changed certificate file or Kestrel section makes this process unbind and bind that endpoint again, refusing connections in between and aborting its connections after 5 s. Under Baton apply such changes with SIGHUP: load the section with reloadOnChange: false")]
     public static partial void KestrelReloadsOnChange(ILogger logger, int pid);
+
+    [LoggerMessage(138, LogLevel.Debug, "Process {Pid} compiled {Methods} of Baton's methods ahead of their first call in {Milliseconds} ms")]
+    public static partial void CodePrepared(ILogger logger, int pid, int methods, long milliseconds);
 }

@@ -70,4 +70,29 @@ public sealed class WarmUpTests
         await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(30));
         await server.AssertOnlyServerAsync(next);
     }
+
+    [Fact]
+    public async Task Each_process_compiles_batons_code_a_second_after_it_serves_under_the_jit_only()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, ["--Logging:LogLevel:Baton=Debug"]);
+        if (SampleApp.Hello.IsNative)
+        {
+            // Everything was compiled at publish: nothing to do, nothing said.
+            var handedTo = await server.RestartAsync(server.RootPid);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.DoesNotContain("of Baton's methods ahead of their first call", server.Log, StringComparison.Ordinal);
+            await server.AssertOnlyServerAsync(handedTo);
+            return;
+        }
+
+        // The first process, in time for its own handover; then the new one, once it serves.
+        var first = await server.WaitForLineAsync(l => l.Contains($"Process {server.RootPid} compiled ", StringComparison.Ordinal));
+        var next = await server.RestartAsync(server.RootPid);
+        var second = await server.WaitForLineAsync(l => l.Contains($"Process {next} compiled ", StringComparison.Ordinal));
+        foreach (var line in new[] { first, second })
+        {
+            var methods = int.Parse(System.Text.RegularExpressions.Regex.Match(line, @"compiled (\d+) of Baton's methods").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(methods > 1000, line);
+        }
+    }
 }

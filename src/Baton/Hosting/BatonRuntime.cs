@@ -303,6 +303,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private async Task WarmUpAsync()
     {
         var pid = Environment.ProcessId;
+
+        // What receives the connections the predecessor moves at "go", compiled now rather than while they wait.
+        _mover.PrepareToReceive();
+
         if (WarmUp.Target(_server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [], _registry.Listeners) is not { } target)
         {
             Log.WarmUpSkipped(_logger, pid, "no HTTP or HTTPS endpoint to send it through");
@@ -329,10 +333,12 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
     }
 
+    /// <summary>How long after it begins serving a process compiles Baton's code: past the busiest moment of a handover.</summary>
+    private static readonly TimeSpan PreparationDelay = TimeSpan.FromSeconds(1);
+
     private void AnnounceNow()
     {
         var pid = Environment.ProcessId;
-
         // From here a SIGHUP, even one sent on seeing the lines below, must be honoured. A stop that came first
         // wins: then this process neither serves nor reports ready.
         if (!Coordinator.OnServing())
@@ -405,8 +411,17 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             }
 
             Coordinator.NotifyServing();
+            PrepareHandoverCode();
         }
     }
+
+    /// <summary>
+    /// Compiles Baton's code (its handover path above all) in the background, a while after this process began serving:
+    /// its own first handover then runs compiled code (see <see cref="CodePreparation"/>).
+    /// </summary>
+    private void PrepareHandoverCode() =>
+        CodePreparation.PrepareAllInBackground(PreparationDelay, (methods, elapsed) =>
+            Log.CodePrepared(_logger, Environment.ProcessId, methods, (long)elapsed.TotalMilliseconds));
 
     /// <summary>
     /// The host would log a failure here and serve on. A successor tells its parent now (which keeps serving) instead
@@ -438,6 +453,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         // answered 503 by a process that served.)
         Coordinator.NotifyServing();
         _registry.OpenGates();
+
+        PrepareHandoverCode();
 
         // Started with a lower priority (Baton:SuccessorNice): now that it serves, it takes its parent's back.
         if (_process.RestoreNice is { } nice)

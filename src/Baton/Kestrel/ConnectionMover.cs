@@ -123,6 +123,24 @@ internal sealed class ConnectionMover : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Compiles, under the JIT, what <see cref="Receive"/> runs, and creates the transport it hands connections to: a
+    /// successor does it while it warms up, before connections wait on it.
+    /// </summary>
+    public void PrepareToReceive()
+    {
+        if (!Enabled || !Hosting.CodePreparation.IsUseful)
+        {
+            return;
+        }
+
+        _ = Factory();
+        foreach (var type in new[] { typeof(ConnectionMover), typeof(PrefixedReader), typeof(MovableConnection), typeof(Handover.SuccessorSide), typeof(ConnectionPassing) })
+        {
+            Hosting.CodePreparation.Prepare(type);
+        }
+    }
+
     public void Dispose() => _factory?.Dispose();
 
     private SocketConnectionContextFactory Factory()
