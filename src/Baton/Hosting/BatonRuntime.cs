@@ -17,6 +17,9 @@ namespace Baton.Hosting;
 /// </summary>
 internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Control.IControlTarget
 {
+    /// <summary>How long after it begins serving a process compiles Baton's code: past the busiest moment of a handover.</summary>
+    private static readonly TimeSpan PreparationDelay = TimeSpan.FromSeconds(1);
+
     private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
 
     private readonly BatonProcess _process;
@@ -333,12 +336,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
     }
 
-    /// <summary>How long after it begins serving a process compiles Baton's code: past the busiest moment of a handover.</summary>
-    private static readonly TimeSpan PreparationDelay = TimeSpan.FromSeconds(1);
-
     private void AnnounceNow()
     {
         var pid = Environment.ProcessId;
+
         // From here a SIGHUP, even one sent on seeing the lines below, must be honoured. A stop that came first
         // wins: then this process neither serves nor reports ready.
         if (!Coordinator.OnServing())
