@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where start-up time goes, with nothing else running on the server:
 #  1. cold start, exec to the first 200 on "/", for samples/Hello with Baton and as plain Kestrel
-#     (--Hello:PlainKestrel=true): NativeAOT, JIT, JIT with DOTNET_TieredPGO=0, and the app published ReadyToRun;
+#     (--Hello:PlainKestrel=true): NativeAOT, JIT, JIT with DOTNET_TieredPGO=0, the app published ReadyToRun, and the app
+#     and the framework published self-contained as one composite ReadyToRun image;
 #  2. a SIGHUP handover (NativeAOT and JIT, warm-up off and on): the new process's own "start-up:" log line (spawn to
 #     UseBaton, to host start, to Kestrel listening, warm-up, pid file, to ready) and the old process's "ready after".
 #
@@ -32,6 +33,8 @@ rm -rf "$work"; mkdir -p "$work"
 dotnet publish samples/Hello -c Release -p:PublishAot=true -o "$work/aot" -nologo -v quiet
 dotnet publish samples/Hello -c Release -o "$work/jit" -nologo -v quiet
 dotnet publish samples/Hello -c Release -p:PublishReadyToRun=true -r linux-x64 --self-contained false -o "$work/r2r" -nologo -v quiet
+dotnet publish samples/Hello -c Release -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -r linux-x64 --self-contained true \
+  -o "$work/r2r-composite" -nologo -v quiet
 
 server=""
 trap '[ -n "$server" ] && kill -KILL "$server" 2>/dev/null || true; [ -f "$work/app.pid" ] && kill -KILL "$(cat "$work/app.pid")" 2>/dev/null || true' EXIT
@@ -101,6 +104,8 @@ handovers() {
   cold "JIT, Baton, DOTNET_TieredPGO=0" "$work/jit" env DOTNET_TieredPGO=0 dotnet Hello.dll
   cold "ReadyToRun, Baton" "$work/r2r" dotnet Hello.dll
   cold "ReadyToRun, plain Kestrel" "$work/r2r" dotnet Hello.dll --Hello:PlainKestrel=true
+  cold "ReadyToRun composite, self-contained, Baton" "$work/r2r-composite" ./Hello
+  cold "ReadyToRun composite, self-contained, plain Kestrel" "$work/r2r-composite" ./Hello --Hello:PlainKestrel=true
   echo
   echo "## Handover, the new process's start-up (median ms over $sighups SIGHUPs, one at a time, no load)"
   echo
@@ -111,4 +116,6 @@ handovers() {
   handovers jit-cold "$work/jit" false dotnet Hello.dll
   handovers jit-warm "$work/jit" true dotnet Hello.dll
   handovers r2r-warm "$work/r2r" true dotnet Hello.dll
+  handovers r2r-composite-cold "$work/r2r-composite" false ./Hello
+  handovers r2r-composite-warm "$work/r2r-composite" true ./Hello
 } | tee "$results/startup.md"

@@ -22,7 +22,9 @@ public sealed class WarmUpTests
 
         var lines = server.Log.Split('\n');
         var warmed = Array.FindIndex(lines, l => l.Contains($"Process {next} warmed up: 8 request(s) to 2 path(s) in ", StringComparison.Ordinal));
-        var ready = Array.FindIndex(lines, l => l.Contains($"New process {next} (generation 2) ready after", StringComparison.Ordinal));
+        // Before it serves, in its own log: the two processes' lines interleave in no set order (each logger writes
+        // when it gets to it), so the old process's "ready after" may come first.
+        var ready = Array.FindIndex(lines, l => l.Contains($"Process {next} (generation 2) serves on", StringComparison.Ordinal));
         Assert.True(warmed >= 0 && warmed < ready, server.Log);
         Assert.EndsWith("(200 x8)", lines[warmed], StringComparison.Ordinal);
 
