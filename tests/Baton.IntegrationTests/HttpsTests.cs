@@ -174,6 +174,9 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
 
         var next = await server.RestartAsync(server.RootPid);
 
+        // The new process's own lines reach the log in their own time (RestartAsync returns on the old one's): its
+        // start-up line is the last of them.
+        await server.WaitForLineAsync(l => l.Contains($"Process {next} start-up:", StringComparison.Ordinal));
         var lines = server.Log.Split('\n');
         var warmed = Array.FindIndex(lines, l => l.Contains($"Process {next} warmed up: 8 request(s) to 2 path(s) in ", StringComparison.Ordinal));
         // Before it serves, in its own log: the two processes' lines interleave in no set order (each logger writes
