@@ -202,7 +202,8 @@ internal sealed partial class WarmUp
     /// <summary>Warm-up connections accept whatever certificate is served: they only ever talk to this process.</summary>
     private static SslClientAuthenticationOptions TlsOptions(string host) => new()
     {
-        TargetHost = Uri.TryCreate("https://" + host, UriKind.Absolute, out var uri) ? uri.IdnHost : "localhost",
+        // An address, bracketed or not, sends no server name (SNI); a name is sent as it is.
+        TargetHost = Uri.TryCreate("https://" + host, UriKind.Absolute, out var uri) ? uri.IdnHost.Trim('[', ']') : "localhost",
         ApplicationProtocols = [SslApplicationProtocol.Http11],
         RemoteCertificateValidationCallback = static (_, _, _, _) => true,
     };
