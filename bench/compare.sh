@@ -4,7 +4,7 @@
 # `hey -disable-keepalive` (a new connection per request), `hey` (keep-alive) and `wrk` (keep-alive), with a SIGHUP
 # every INTERVAL seconds and without. Plain Kestrel runs only without restarts: it cannot restart.
 #
-#   bash bench/compare.sh [--duration 16] [--interval 2 (whole seconds)] [--connections 16] [--path '/slow?ms=5'] [--only jit|aot]
+#   bash bench/compare.sh [--duration 16] [--interval 2 (whole seconds)] [--connections 16] [--path '/slow?ms=5'] [--only jit|aot|r2rc]
 #                         [--baton-args '--Baton:WarmUp=false ...'] [--label NAME]
 #
 # --baton-args are added to every Baton server's command line (not plain Kestrel's), to compare settings; --label names
@@ -42,7 +42,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case $only in ""|jit|aot) ;; *) echo "--only takes jit or aot" >&2; exit 2 ;; esac
+# r2rc (self-contained, one composite ReadyToRun image, still the JIT for the rest) runs only when asked for.
+case $only in ""|jit|aot|r2rc) ;; *) echo "--only takes jit, aot or r2rc" >&2; exit 2 ;; esac
 
 bash scripts/apt-ensure.sh wrk hey curl gnuplot-nox
 source bench/lib.sh
@@ -238,7 +239,7 @@ run() {
   [ "$client" = timeline ] && label="timeline-client keep-alive"
   [ "$client" = hey-newconn ] && label="hey -disable-keepalive"
   [ "$client" = hey-keepalive ] && label="hey keep-alive"
-  local rtlabel=JIT; [ "$rt" = aot ] && rtlabel=NativeAOT
+  local rtlabel=JIT; [ "$rt" = aot ] && rtlabel=NativeAOT; [ "$rt" = r2rc ] && rtlabel="JIT, composite R2R"
   local srvlabel=Baton; [ "$server" = plain ] && srvlabel="plain Kestrel"
   local row="| $rtlabel | $srvlabel | $label | $count | ${rps:--} | ${failed:--} | ${p50:--} | ${p99:--} | $serving | $exit_ms | $rss |"
   echo "$row" >> "$table"
@@ -271,7 +272,7 @@ plot_timeline() {
     echo "set xlabel 'seconds'; set ylabel 'requests/s (100 ms bins)'; set y2label 'p99 ms (100 ms bins, log)'"
     echo "set yrange [0:*]; set y2range [1:2000]; set logscale y2; set y2tics; set ytics nomirror; set key outside top center horizontal; set grid"
     for rt in "$@"; do
-      local label=JIT; [ "$rt" = aot ] && label=NativeAOT
+      local label=JIT; [ "$rt" = aot ] && label=NativeAOT; [ "$rt" = r2rc ] && label="JIT, composite R2R"
       echo "set title 'samples/Hello, $label, Baton: timeline-client, $connections keep-alive connections on $path, SIGHUP every ${interval} s (dashed)'"
       echo "unset arrow"
       while read -r s; do echo "set arrow from $s, graph 0 to $s, graph 1 nohead dt 2 lc rgb 'gray40'"; done \
@@ -298,7 +299,7 @@ for rt in "${runtimes[@]}"; do
   dir=$work/$rt
   mkdir -p "$dir"
   rm -f "$results/$rt-"* "$results/timeline-$rt"*
-  if [ "$rt" = aot ]; then publish_hello "$dir" true; else publish_hello "$dir" false; fi
+  case $rt in aot) publish_hello "$dir" true ;; r2rc) publish_hello "$dir" r2rc ;; *) publish_hello "$dir" false ;; esac
   hello_root=$PWD/$dir/hello
   for client in hey-newconn hey-keepalive wrk; do run "$rt" plain "$client" no; done
   for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" no; done

@@ -18,10 +18,15 @@ bench_port() {
   echo "no free port found" >&2; return 1
 }
 
-# publish_hello DIR AOT(true|false): publishes samples/Hello into DIR/hello; sets the array `hello` to the command.
+# publish_hello DIR AOT(true|false|r2rc): publishes samples/Hello into DIR/hello (NativeAOT, JIT, or self-contained as
+# one composite ReadyToRun image); sets the array `hello` to the command.
 publish_hello() {
   local dir=$1 aot=$2
-  if $aot; then
+  if [ "$aot" = r2rc ]; then
+    dotnet publish samples/Hello -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true \
+      -p:PublishReadyToRunComposite=true -o "$dir/hello" -nologo -v quiet
+    hello=("$dir/hello/Hello")
+  elif $aot; then
     bash scripts/apt-ensure.sh clang-14 zlib1g-dev
     dotnet publish samples/Hello -c Release -p:PublishAot=true -o "$dir/hello" -nologo -v quiet
     hello=("$dir/hello/Hello")
