@@ -121,15 +121,8 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
     [Fact]
     public async Task Certificate_files_replaced_while_a_process_serves_change_nothing_until_sighup()
     {
-        string first = null!;
-        await using var server = await ServerProcess.StartAsync(
-            SampleApp.Hello,
-            PemEndpoints(),
-            prepare: directory =>
-            {
-                first = TestCertificates.WritePem(Path.Combine(directory, "cert.pem"), Path.Combine(directory, "key.pem"), "first");
-                return Task.CompletedTask;
-            });
+        var (server, first) = await StartWithPemAsync("first");
+        await using var _ = server;
         var https = await server.ListeningAddressAsync("https");
         Assert.Equal(first, await TestCertificates.ServedThumbprintAsync(https.Port));
 
@@ -174,16 +167,7 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
 
         var next = await server.RestartAsync(server.RootPid);
 
-        // The new process's own lines reach the log in their own time (RestartAsync returns on the old one's): its
-        // start-up line is the last of them.
-        await server.WaitForLineAsync(l => l.Contains($"Process {next} start-up:", StringComparison.Ordinal));
-        var lines = server.Log.Split('\n');
-        var warmed = Array.FindIndex(lines, l => l.Contains($"Process {next} warmed up: 8 request(s) to 2 path(s) in ", StringComparison.Ordinal));
-        // Before it serves, in its own log: the two processes' lines interleave in no set order (each logger writes
-        // when it gets to it), so the old process's "ready after" may come first.
-        var ready = Array.FindIndex(lines, l => l.Contains($"Process {next} (generation 2) serves on", StringComparison.Ordinal));
-        Assert.True(warmed >= 0 && warmed < ready, server.Log);
-        Assert.EndsWith("(200 x8)", lines[warmed], StringComparison.Ordinal);
+        await WarmUpTests.AssertWarmedUpBeforeServingAsync(server, next);
         var (status, body, _) = await new MiniHttpClient(https).GetAsync("/", closeAfter: true, CancellationToken.None);
         Assert.Equal((200, next), (status, PidOf(body)));
     }
@@ -191,15 +175,8 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
     [Fact]
     public async Task A_certificate_that_cannot_be_read_fails_the_handover_and_the_old_process_serves_on_with_the_old_one()
     {
-        string first = null!;
-        await using var server = await ServerProcess.StartAsync(
-            SampleApp.Hello,
-            PemEndpoints(),
-            prepare: directory =>
-            {
-                first = TestCertificates.WritePem(Path.Combine(directory, "cert.pem"), Path.Combine(directory, "key.pem"), "first");
-                return Task.CompletedTask;
-            });
+        var (server, first) = await StartWithPemAsync("first");
+        await using var _ = server;
         var https = await server.ListeningAddressAsync("https");
 
         // A new certificate whose key is not the one it was issued for: a deployment that swapped one file of two.
@@ -246,6 +223,21 @@ public sealed partial class HttpsTests(ITestOutputHelper output)
     }
 
     /// <summary>An HTTP endpoint (the tests' base address) and an HTTPS one with PEM files from the work directory.</summary>
+    /// <summary>samples/Hello on PEM endpoints (<see cref="PemEndpoints"/>), its first certificate issued to <paramref name="subject"/>; returns its thumbprint too.</summary>
+    private static async Task<(ServerProcess Server, string Thumbprint)> StartWithPemAsync(string subject)
+    {
+        string thumbprint = null!;
+        var server = await ServerProcess.StartAsync(
+            SampleApp.Hello,
+            PemEndpoints(),
+            prepare: directory =>
+            {
+                thumbprint = TestCertificates.WritePem(Path.Combine(directory, "cert.pem"), Path.Combine(directory, "key.pem"), subject);
+                return Task.CompletedTask;
+            });
+        return (server, thumbprint);
+    }
+
     private static string[] PemEndpoints() =>
     [
         "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",

@@ -20,16 +20,7 @@ public sealed class WarmUpTests
         await load.WaitForServedByAsync(next);
         var result = await load.StopAsync();
 
-        // The new process's own lines reach the log in their own time (RestartAsync returns on the old one's): its
-        // start-up line is the last of them.
-        await server.WaitForLineAsync(l => l.Contains($"Process {next} start-up:", StringComparison.Ordinal));
-        var lines = server.Log.Split('\n');
-        var warmed = Array.FindIndex(lines, l => l.Contains($"Process {next} warmed up: 8 request(s) to 2 path(s) in ", StringComparison.Ordinal));
-        // Before it serves, in its own log: the two processes' lines interleave in no set order (each logger writes
-        // when it gets to it), so the old process's "ready after" may come first.
-        var ready = Array.FindIndex(lines, l => l.Contains($"Process {next} (generation 2) serves on", StringComparison.Ordinal));
-        Assert.True(warmed >= 0 && warmed < ready, server.Log);
-        Assert.EndsWith("(200 x8)", lines[warmed], StringComparison.Ordinal);
+        var lines = await AssertWarmedUpBeforeServingAsync(server, next);
 
         // Where its start-up went, from its parent's spawn to "ready", the warm-up one of the steps.
         Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(
@@ -99,5 +90,25 @@ public sealed class WarmUpTests
             var methods = int.Parse(System.Text.RegularExpressions.Regex.Match(line, @"compiled (\d+) of Baton's methods").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             Assert.True(methods > 1000, line);
         }
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="next"/> (generation 2) answered samples/Hello's two named paths with 200 on every
+    /// warm-up request before it served; returns the log's lines.
+    /// </summary>
+    internal static async Task<string[]> AssertWarmedUpBeforeServingAsync(ServerProcess server, int next)
+    {
+        // The new process's own lines reach the log in their own time (RestartAsync returns on the old one's): its
+        // start-up line is the last of them.
+        await server.WaitForLineAsync(l => l.Contains($"Process {next} start-up:", StringComparison.Ordinal));
+        var lines = server.Log.Split('\n');
+        var warmed = Array.FindIndex(lines, l => l.Contains($"Process {next} warmed up: 8 request(s) to 2 path(s) in ", StringComparison.Ordinal));
+
+        // Before it serves, in its own log: the two processes' lines interleave in no set order (each logger writes
+        // when it gets to it), so the old process's "ready after" may come first.
+        var serving = Array.FindIndex(lines, l => l.Contains($"Process {next} (generation 2) serves on", StringComparison.Ordinal));
+        Assert.True(warmed >= 0 && warmed < serving, server.Log);
+        Assert.EndsWith("(200 x8)", lines[warmed], StringComparison.Ordinal);
+        return lines;
     }
 }
