@@ -12,7 +12,7 @@ namespace Baton.Hosting;
 /// - the handshake, stopping accepting, moving connections, the drain - and each method is compiled at its first call,
 /// right in the moment every client is being passed on: a handover under load showed 14 ms between "go" and the old
 /// process stopping accepting, and 20 ms before its first connection moved, while requests on those connections wait.
-/// Compiled beforehand, on a thread at the lowest priority, that moment costs only the work itself.
+/// Compiled beforehand, a second after the process began serving, that moment costs only the work itself.
 /// </summary>
 /// <remarks>Nothing to do under NativeAOT, where everything was compiled at publish.</remarks>
 internal static class CodePreparation
@@ -41,9 +41,14 @@ internal static class CodePreparation
     }
 
     /// <summary>
-    /// Runs <see cref="PrepareAll"/> on a thread of its own at nice 19, after <paramref name="delay"/>, so a process that
-    /// serves gives it only the CPU nothing else wants; <paramref name="done"/> gets the figures.
+    /// Runs <see cref="PrepareAll"/> on a thread of its own after <paramref name="delay"/>; <paramref name="done"/> gets
+    /// the figures.
     /// </summary>
+    /// <remarks>
+    /// Not at a lower priority: the thread holds the JIT's lock on each method while it compiles it, and a request that
+    /// needs that method meanwhile waits for it. At nice 19 on busy cores that thread gets next to no CPU, and the wait
+    /// would be the lowered thread's, not the compilation's.
+    /// </remarks>
     public static void PrepareAllInBackground(TimeSpan delay, Action<int, TimeSpan> done)
     {
         if (!IsUseful)
@@ -54,9 +59,6 @@ internal static class CodePreparation
         new Thread(() =>
         {
             Thread.Sleep(delay);
-
-            // Raising one's own nice value needs no privilege; only this thread's, which ends with the work.
-            _ = NiceValues.TrySet(Libc.GetTid(), 19);
             var (methods, elapsed) = PrepareAll();
             done(methods, elapsed);
         })
