@@ -198,9 +198,20 @@ public sealed partial class SupervisorTests
         var pending = new Queue<int>([pid]);
         while (pending.TryDequeue(out var parent))
         {
-            foreach (var task in Directory.Exists($"/proc/{parent}/task") ? Directory.GetDirectories($"/proc/{parent}/task") : [])
+            foreach (var task in TasksOf(parent))
             {
-                var children = File.Exists(Path.Combine(task, "children")) ? File.ReadAllText(Path.Combine(task, "children")) : string.Empty;
+                string children;
+                try
+                {
+                    children = File.ReadAllText(Path.Combine(task, "children"));
+                }
+                catch (IOException)
+                {
+                    // The process (or thread) ended between listing and reading: it has no children any more. A check
+                    // before the read cannot rule that out (a NativeAOT run read one that had just gone).
+                    children = string.Empty;
+                }
+
                 foreach (var child in children.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)))
                 {
                     found.Add(child);
@@ -210,6 +221,18 @@ public sealed partial class SupervisorTests
         }
 
         return found;
+    }
+
+    private static string[] TasksOf(int pid)
+    {
+        try
+        {
+            return Directory.GetDirectories($"/proc/{pid}/task");
+        }
+        catch (IOException)
+        {
+            return [];
+        }
     }
 
     private static string State(int pid)
