@@ -115,6 +115,12 @@ public sealed partial class Http2DrainTests(ITestOutputHelper output)
                 var next = await server.RestartAsync(serving);
                 var result = await report.WaitAsync(TimeSpan.FromSeconds(120));
                 output.WriteLine($"run {run} ({serving} -> {next}): {result.Line} | {result.Status}");
+                if (result.Started != result.Succeeded)
+                {
+                    // h2load's own report says whether streams were refused (failed) or lost with their connection
+                    // (errored), and names the connection errors it met.
+                    output.WriteLine(result.Report);
+                }
                 await server.WaitForExitAsync(serving, TimeSpan.FromSeconds(30));
                 foreach (var line in server.Log.Split('\n').Where(l => l.Contains($"{serving}", StringComparison.Ordinal) && l.Contains("Baton[", StringComparison.Ordinal)))
                 {
@@ -205,7 +211,13 @@ public sealed partial class Http2DrainTests(ITestOutputHelper output)
             var m = RequestsRegex().Match(line);
             Assert.True(m.Success, line);
             int At(int group) => int.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
-            return new Result(line, status, At(1), At(2), At(3), At(4), At(5), int.Parse(StatusRegex().Match(status).Groups[1].Value, CultureInfo.InvariantCulture));
+            string report;
+            lock (_lines)
+            {
+                report = string.Join('\n', _lines.Where(l => !l.StartsWith("progress:", StringComparison.Ordinal)));
+            }
+
+            return new Result(line, status, report, At(1), At(2), At(3), At(4), At(5), int.Parse(StatusRegex().Match(status).Groups[1].Value, CultureInfo.InvariantCulture));
         }
 
         public void Dispose()
@@ -225,5 +237,5 @@ public sealed partial class Http2DrainTests(ITestOutputHelper output)
         private static partial Regex StatusRegex();
     }
 
-    private sealed record Result(string Line, string Status, int Started, int Done, int Succeeded, int Failed, int Errored, int Ok2xx);
+    private sealed record Result(string Line, string Status, string Report, int Started, int Done, int Succeeded, int Failed, int Errored, int Ok2xx);
 }
