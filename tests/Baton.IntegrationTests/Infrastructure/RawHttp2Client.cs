@@ -125,7 +125,7 @@ internal sealed class RawHttp2Client
 
         public async Task StartAsync()
         {
-            await WriteAsync([.. "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8, .. Frame(0x4, 0, 0, [])]);
+            await WriteAsync([.. "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8, .. Http2FrameBytes.Frame(0x4, 0, 0, [])]);
             _reading = Task.Run(ReadAsync);
         }
 
@@ -155,7 +155,7 @@ internal sealed class RawHttp2Client
                 }
 
                 Interlocked.Increment(ref owner._opened);
-                await stream.WriteAsync(Frame(0x1, 0x5, id, headers)); // END_STREAM | END_HEADERS
+                await stream.WriteAsync(Http2FrameBytes.Frame(0x1, 0x5, id, headers)); // END_STREAM | END_HEADERS
                 await stream.FlushAsync();
             }
             catch (IOException)
@@ -200,10 +200,10 @@ internal sealed class RawHttp2Client
                             Settle(id, ref owner._failed);
                             break;
                         case 0x4 when (flags & 0x1) == 0: // SETTINGS
-                            await WriteAsync(Frame(0x4, 0x1, 0, []));
+                            await WriteAsync(Http2FrameBytes.Frame(0x4, 0x1, 0, []));
                             break;
                         case 0x6 when (flags & 0x1) == 0: // PING
-                            await WriteAsync(Frame(0x6, 0x1, 0, payload));
+                            await WriteAsync(Http2FrameBytes.Frame(0x6, 0x1, 0, payload));
                             break;
                         case 0x7: // GOAWAY: streams above its last stream id were refused
                             var last = BinaryPrimitives.ReadInt32BigEndian(payload) & int.MaxValue;
@@ -261,7 +261,7 @@ internal sealed class RawHttp2Client
                 var increment = new byte[4];
                 BinaryPrimitives.WriteInt32BigEndian(increment, _unacknowledgedData);
                 _unacknowledgedData = 0;
-                await WriteAsync(Frame(0x8, 0, 0, increment));
+                await WriteAsync(Http2FrameBytes.Frame(0x8, 0, 0, increment));
             }
         }
 
@@ -281,19 +281,6 @@ internal sealed class RawHttp2Client
             {
                 _write.Release();
             }
-        }
-
-        private static byte[] Frame(byte type, byte flags, int streamId, ReadOnlySpan<byte> payload)
-        {
-            var frame = new byte[9 + payload.Length];
-            frame[0] = (byte)(payload.Length >> 16);
-            frame[1] = (byte)(payload.Length >> 8);
-            frame[2] = (byte)payload.Length;
-            frame[3] = type;
-            frame[4] = flags;
-            BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(5), streamId);
-            payload.CopyTo(frame.AsSpan(9));
-            return frame;
         }
 
         public async ValueTask DisposeAsync()
