@@ -6,8 +6,9 @@ namespace Baton.Hosting;
 /// <summary>
 /// Where a successor's start-up goes, on CLOCK_MONOTONIC (one clock for every process on the machine): from the
 /// parent's spawn (passed in <see cref="Handover.HandoverVariables.SpawnedAt"/>) through UseBaton, the host's start,
-/// Kestrel listening, the warm-up and the pid file, to "ready". Logged once, at ready: the figures a faster handover
-/// is worked from.
+/// Kestrel listening, the warm-up and the pid file, to "ready", and the garbage collections the start-up took (a
+/// collection while the host is built stops every thread of a process that is not serving yet). Logged once, at
+/// ready: the figures a faster handover is worked from.
 /// </summary>
 internal sealed class StartupTimeline
 {
@@ -36,7 +37,10 @@ internal sealed class StartupTimeline
 
     public void PidFileWritten() => _pidFile = MonotonicClock.Microseconds();
 
-    /// <summary>"spawn to UseBaton 18.2, to host start 9.1, to Kestrel listening 6.0, warm-up 41.0, pid file 0.3, to ready 0.2; 74.8 ms in all" (no warm-up step without one).</summary>
+    /// <summary>
+    /// "spawn to UseBaton 18.2, to host start 9.1, to Kestrel listening 6.0, warm-up 41.0, pid file 0.3, to ready 0.2;
+    /// 74.8 ms in all; GC: 1 collection(s), 2.9 ms paused" (no warm-up step without one).
+    /// </summary>
     public string Describe(long readyAtMicroseconds)
     {
         var start = _spawned ?? _useBaton;
@@ -64,7 +68,8 @@ internal sealed class StartupTimeline
 
         Step("pid file", _pidFile > 0 ? _pidFile : previous);
         Step("to ready", readyAtMicroseconds);
-        return $"{string.Join(", ", parts)}; {Milliseconds(readyAtMicroseconds - start)} ms in all";
+        var paused = GC.GetTotalPauseDuration().TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);
+        return $"{string.Join(", ", parts)}; {Milliseconds(readyAtMicroseconds - start)} ms in all; GC: {GC.CollectionCount(0)} collection(s), {paused} ms paused";
     }
 
     private static string Milliseconds(long microseconds) =>
