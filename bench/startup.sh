@@ -82,7 +82,7 @@ handovers() {
   cp "$work/$name.log" "$log"
   # Median of each step over the handovers ("key<TAB>value" per step, then each key's median, in log order).
   local pairs steps="" key
-  pairs=$(grep -o 'start-up: .*' "$log" | sed -E 's/start-up: //; s/; ([0-9.]+) ms in all/, in all \1/; s/; GC: ([0-9]+) collection\(s\), ([0-9.]+) ms paused/, GCs \1, GC pause \2/' |
+  pairs=$(grep -o 'start-up: .*' "$log" | sed -E 's/start-up: //; s/; ([0-9.]+) ms in all/, in all \1/; s/; GC: ([0-9]+) collection\(s\), ([0-9.]+) ms paused, ([0-9.]+) MiB allocated/, GCs \1, GC pause \2, MiB allocated \3/' |
     awk -F', ' '{ for (i = 1; i <= NF; i++) { n = split($i, w, " "); k = $i; sub(/ [^ ]+$/, "", k); print k "\t" w[n] } }')
   while IFS= read -r key; do
     steps="$steps${steps:+, }$key $(printf '%s\n' "$pairs" | awk -F'\t' -v k="$key" '$1 == k {print $2}' | median)"

@@ -39,7 +39,7 @@ internal sealed class StartupTimeline
 
     /// <summary>
     /// "spawn to UseBaton 18.2, to host start 9.1, to Kestrel listening 6.0, warm-up 41.0, pid file 0.3, to ready 0.2;
-    /// 74.8 ms in all; GC: 1 collection(s), 2.9 ms paused" (no warm-up step without one).
+    /// 74.8 ms in all; GC: 1 collection(s), 2.9 ms paused, 9.6 MiB allocated" (no warm-up step without one).
     /// </summary>
     public string Describe(long readyAtMicroseconds)
     {
@@ -69,7 +69,8 @@ internal sealed class StartupTimeline
         Step("pid file", _pidFile > 0 ? _pidFile : previous);
         Step("to ready", readyAtMicroseconds);
         var paused = GC.GetTotalPauseDuration().TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);
-        return $"{string.Join(", ", parts)}; {Milliseconds(readyAtMicroseconds - start)} ms in all; GC: {GC.CollectionCount(0)} collection(s), {paused} ms paused";
+        var allocated = (GC.GetTotalAllocatedBytes() / 1_048_576.0).ToString("0.0", CultureInfo.InvariantCulture);
+        return $"{string.Join(", ", parts)}; {Milliseconds(readyAtMicroseconds - start)} ms in all; GC: {GC.CollectionCount(0)} collection(s), {paused} ms paused, {allocated} MiB allocated";
     }
 
     private static string Milliseconds(long microseconds) =>
