@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # Where start-up time goes, with nothing else running on the server:
 #  1. cold start, exec to the first 200 on "/", for samples/Hello with Baton and as plain Kestrel
-#     (--Hello:PlainKestrel=true): NativeAOT, JIT, JIT with DOTNET_TieredPGO=0, the app published ReadyToRun, and the app
-#     and the framework published self-contained as one composite ReadyToRun image;
+#     (--Hello:PlainKestrel=true): NativeAOT, JIT, JIT with only Baton.dll ReadyToRun, JIT with DOTNET_TieredPGO=0,
+#     the app published ReadyToRun, and the app and the framework published self-contained as one composite
+#     ReadyToRun image;
 #  2. a SIGHUP handover (NativeAOT and JIT, warm-up off and on): the new process's own "start-up:" log line (spawn to
-#     UseBaton, to host start, to Kestrel listening, warm-up, pid file, to ready) and the old process's "ready after".
+#     UseBaton, to host start, to Kestrel listening, warm-up, pid file, to ready; the GCs, their pause and the bytes
+#     allocated) and the old process's "ready after".
 #
-#   bash bench/startup.sh [--runs 11] [--sighups 10]
+#   bash bench/startup.sh [--runs 11] [--sighups 10] [--label NAME]
 #
-# Prints medians (and every value) in markdown; writes them to bench/results/<date>-startup/. Only 127.0.0.1; every
-# process started here is ended by pid.
+# Prints medians (and every value) in markdown; writes them to bench/results/<date>-startup[-NAME]/. Only 127.0.0.1;
+# every process started here is ended by pid.
 set -euo pipefail
 trap 'echo "startup.sh: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 
-runs=11; sighups=10
+runs=11; sighups=10; label=""
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift ;;
     --sighups) sighups=$2; shift ;;
+    --label) label=-$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -26,13 +29,17 @@ done
 
 bash scripts/apt-ensure.sh curl clang-14 zlib1g-dev
 source bench/lib.sh
-results=bench/results/$(date -u +%Y-%m-%d)-startup
+results=bench/results/$(date -u +%Y-%m-%d)-startup$label
 mkdir -p "$results"
 work=artifacts/startup
 rm -rf "$work"; mkdir -p "$work"
 dotnet publish samples/Hello -c Release -p:PublishAot=true -o "$work/aot" -nologo -v quiet
 dotnet publish samples/Hello -c Release -o "$work/jit" -nologo -v quiet
 dotnet publish samples/Hello -c Release -p:PublishReadyToRun=true -r linux-x64 --self-contained false -o "$work/r2r" -nologo -v quiet
+# The JIT build with only Baton.dll ReadyToRun-compiled (from the ReadyToRun publish): what Baton's own start-up
+# compilation costs a JIT app.
+cp -r "$work/jit" "$work/jit-baton-r2r"
+cp "$work/r2r/Baton.dll" "$work/jit-baton-r2r/Baton.dll"
 dotnet publish samples/Hello -c Release -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -r linux-x64 --self-contained true \
   -o "$work/r2r-composite" -nologo -v quiet
 
@@ -101,6 +108,7 @@ handovers() {
   cold "NativeAOT, plain Kestrel" "$work/aot" ./Hello --Hello:PlainKestrel=true
   cold "JIT, Baton" "$work/jit" dotnet Hello.dll
   cold "JIT, plain Kestrel" "$work/jit" dotnet Hello.dll --Hello:PlainKestrel=true
+  cold "JIT, Baton.dll alone ReadyToRun" "$work/jit-baton-r2r" dotnet Hello.dll
   cold "JIT, Baton, DOTNET_TieredPGO=0" "$work/jit" env DOTNET_TieredPGO=0 dotnet Hello.dll
   cold "ReadyToRun, Baton" "$work/r2r" dotnet Hello.dll
   cold "ReadyToRun, plain Kestrel" "$work/r2r" dotnet Hello.dll --Hello:PlainKestrel=true
@@ -115,6 +123,8 @@ handovers() {
   handovers aot-warm "$work/aot" true ./Hello
   handovers jit-cold "$work/jit" false dotnet Hello.dll
   handovers jit-warm "$work/jit" true dotnet Hello.dll
+  handovers jit-baton-r2r-cold "$work/jit-baton-r2r" false dotnet Hello.dll
+  handovers jit-baton-r2r-warm "$work/jit-baton-r2r" true dotnet Hello.dll
   handovers r2r-warm "$work/r2r" true dotnet Hello.dll
   handovers r2r-composite-cold "$work/r2r-composite" false ./Hello
   handovers r2r-composite-warm "$work/r2r-composite" true ./Hello
