@@ -100,9 +100,20 @@ public static class BatonHostingExtensions
         var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor, restoreNice);
         if (process.Successor is { } successor)
         {
-            // A successor that dies while starting tells its parent why, so the parent's log says it in one line.
+            // A successor that dies while starting (say, Kestrel cannot bind a new endpoint) tells its parent why, so the
+            // parent's log says it in one line, and exits with code 1 as a start that Baton sees fail does. Left to the
+            // runtime, it would abort: SIGABRT, and a core dump of the whole process on every failed reload wherever
+            // core dumps are collected (systemd-coredump). After "ready", the app's own crash behaviour is kept.
             AppDomain.CurrentDomain.UnhandledException += (_, e) =>
-                successor.ReportFailure(e.ExceptionObject is Exception ex ? $"{ex.GetType().FullName}: {ex.Message}" : "unhandled exception");
+            {
+                var reason = e.ExceptionObject is Exception ex ? $"{ex.GetType().FullName}: {ex.Message}" : "unhandled exception";
+                if (successor.ReportFailure(reason))
+                {
+                    // What the runtime would have printed before it aborted.
+                    Console.Error.WriteLine($"Unhandled exception. {e.ExceptionObject}");
+                    Environment.Exit(1);
+                }
+            };
         }
 
         StopReloadingConfigurationFiles(builder.Configuration);

@@ -193,6 +193,9 @@ public sealed partial class SeveralListenersTests
         Assert.Contains($"process {server.RootPid} keeps serving", failure, StringComparison.Ordinal);
         Assert.Contains($"Failed to bind to address http://127.0.0.1:{taken}: address already in use", failure, StringComparison.Ordinal);
 
+        // The starting process exits, with code 1, instead of aborting (SIGABRT, a core dump wherever they are kept).
+        Assert.Contains("(it exited with code 1)", failure, StringComparison.Ordinal);
+
         // The port is free now: the same configuration hands over.
         var next = await server.RestartAsync(server.RootPid);
         Assert.Equal(next, await PidAnsweringAsync(new Uri($"http://127.0.0.1:{taken}/")));

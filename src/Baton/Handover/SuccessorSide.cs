@@ -80,14 +80,19 @@ internal sealed class SuccessorSide : IPredecessor
     /// Tells the parent why this process will not serve; the parent logs it and keeps serving. Once "ready" was sent the
     /// parent no longer listens, and there is nothing to tell.
     /// </summary>
-    public void ReportFailure(string reason)
+    /// <returns>True when this process was still starting and its parent has been told; false after "ready" (or a
+    /// failure already reported).</returns>
+    public bool ReportFailure(string reason)
     {
         var channel = Interlocked.Exchange(ref _channel, -1);
-        if (channel >= 0)
+        if (channel < 0)
         {
-            _ = DescriptorIo.Send(channel, HandshakeMessage.Failed(reason));
-            Descriptors.Close(channel);
+            return false;
         }
+
+        _ = DescriptorIo.Send(channel, HandshakeMessage.Failed(reason));
+        Descriptors.Close(channel);
+        return true;
     }
 
     /// <summary>
