@@ -116,7 +116,7 @@ public sealed partial class Http2DrainTests(ITestOutputHelper output)
                 if (pending.Count == 8 || batches >= 3)
                 {
                     // HEADERS with END_STREAM | END_HEADERS and ":status: 200" (HPACK static table entry 8).
-                    var write = pending.SelectMany(stream => Http2FrameBytes.Frame(0x1, 0x5, stream, [0x88])).ToList();
+                    var write = pending.SelectMany(streamId => Http2FrameBytes.Frame(0x1, 0x5, streamId, [0x88])).ToList();
                     answered += pending.Count;
                     pending.Clear();
                     if (++batches == 3)
