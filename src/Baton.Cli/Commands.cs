@@ -46,6 +46,11 @@ internal static class Commands
         text.AppendLine(status.Draining is { } draining
             ? string.Create(CultureInfo.InvariantCulture, $"draining:     process {draining.Pid} ({(draining.Connections is { } n ? n.ToString(CultureInfo.InvariantCulture) : "?")} connection(s) open)")
             : "draining:     none");
+        if (status.Standby is { } standby)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"standby:      process {standby.Pid} ({(standby.Ready ? "ready" : "starting")})");
+        }
+
         text.AppendLine(status.LastReload is { } reload
             ? string.Create(CultureInfo.InvariantCulture, $"last reload:  {reload.Result} at {reload.At:u}{(reload.Pid is { } pid ? $", process {pid}" : string.Empty)}{(reload.Reason is { } reason ? $": {reason}" : string.Empty)}")
             : "last reload:  none");

@@ -75,6 +75,9 @@ public static class BatonHostingExtensions
         var restoreNice = int.TryParse(Environment.GetEnvironmentVariable(HandoverVariables.RestoreNice), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var nice)
             && nice is >= -20 and <= 19 ? nice : (int?)null;
 
+        // Started ahead of any SIGHUP (Baton:Standby): it waits for its "go" as long as it takes.
+        var standby = Environment.GetEnvironmentVariable(HandoverVariables.Standby) == "1";
+
         var checks = RealDescriptorChecks.Instance;
         var inherited = HandoverEnvironment.Read(Environment.GetEnvironmentVariable, checks);
         var control = inherited is null ? null : HandoverEnvironment.ReadOptional(HandoverEnvironment.ControlVariable, Environment.GetEnvironmentVariable, checks);
@@ -97,7 +100,7 @@ public static class BatonHostingExtensions
             ProcessEnvironment.Unset(variable);
         }
 
-        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor, restoreNice);
+        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor, restoreNice, standby);
         if (process.Successor is { } successor)
         {
             // A successor that dies while starting (say, Kestrel cannot bind a new endpoint) tells its parent why, so the

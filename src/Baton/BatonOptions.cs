@@ -83,6 +83,33 @@ public sealed class BatonOptions
     public int SuccessorNice { get; set; }
 
     /// <summary>
+    /// Keep a standby: a new process started ahead of any SIGHUP - once this one serves and its predecessor has exited -
+    /// which starts, warms up (with <see cref="WarmUp"/>, longer than a handover's) and waits, ready, without taking a
+    /// connection. A SIGHUP then hands over to it in the time a "go" takes instead of a whole start-up. It is used only
+    /// while nothing it read has changed: every configuration file, the certificate files named under <c>Kestrel</c>,
+    /// the app's files (its directory, the executable, the runtime's directory) and <see cref="StandbyWatch"/> are
+    /// compared (inode, size, modification and change times) with how they were when it started. After a change a
+    /// SIGHUP starts a new process as without a standby, and the standby is replaced as soon as the files hold still.
+    /// A standby that fails to start says why at once (a SIGHUP would fail the same way). The price: a second process's
+    /// memory, and an app whose start-up has side effects (hosted services, migrations) runs them in the standby too.
+    /// Default false.
+    /// </summary>
+    public bool Standby { get; set; }
+
+    /// <summary>
+    /// How many nice values lower in CPU priority a standby starts and waits (0 to 19); it takes this process's priority
+    /// back at "go". Only where that is allowed (root, CAP_SYS_NICE, or an RLIMIT_NICE that allows it); elsewhere it
+    /// starts at this process's priority. Default 19: a standby has time, the process serving has clients.
+    /// </summary>
+    public int StandbyNice { get; set; } = 19;
+
+    /// <summary>
+    /// More files a standby depends on (relative to the content root), for files the app reads itself at start-up:
+    /// when one changes, the standby is replaced before it could serve what the file said before.
+    /// </summary>
+    public IList<string> StandbyWatch { get; } = [];
+
+    /// <summary>
     /// Time allowed to receive a request's headers, and how long an idle keep-alive connection is kept
     /// (Kestrel's <c>RequestHeadersTimeout</c> and <c>KeepAliveTimeout</c>). Null: Kestrel's defaults, or what the app
     /// set in <c>ConfigureKestrel</c>.

@@ -215,4 +215,52 @@ internal static partial class Log
 
     [LoggerMessage(138, LogLevel.Debug, "Process {Pid} compiled {Methods} of Baton's methods ahead of their first call in {Milliseconds} ms")]
     public static partial void CodePrepared(ILogger logger, int pid, int methods, long milliseconds);
+
+    [LoggerMessage(140, LogLevel.Information, "Process {Pid} starts standby process {ChildPid} (generation {Generation}): it will wait, ready, for the next SIGHUP")]
+    public static partial void StandbyStarting(ILogger logger, int pid, int childPid, int generation);
+
+    [LoggerMessage(141, LogLevel.Information, "Standby process {ChildPid} is ready after {ElapsedMs} ms; process {Pid} hands over to it at the next SIGHUP")]
+    public static partial void StandbyReady(ILogger logger, int childPid, long elapsedMs, int pid);
+
+    [LoggerMessage(142, LogLevel.Error, "STANDBY FAILED, a SIGHUP now would fail the same way; process {Pid} keeps serving and tries again when a watched file changes, or in {RetrySeconds} s: standby process {ChildPid}: {Reason}")]
+    public static partial void StandbyFailed(ILogger logger, int childPid, string reason, int pid, long retrySeconds);
+
+    [LoggerMessage(143, LogLevel.Information, "Standby process {ChildPid} is out of date ({Change}); process {Pid} stops it and starts another once the files hold still")]
+    public static partial void StandbyOutOfDate(ILogger logger, int childPid, string change, int pid);
+
+    [LoggerMessage(144, LogLevel.Information, "SIGHUP: process {Pid} hands over to standby process {ChildPid} (ready for {ReadyForSeconds} s)")]
+    public static partial void HandingOverToStandby(ILogger logger, int pid, int childPid, long readyForSeconds);
+
+    [LoggerMessage(145, LogLevel.Information, "SIGHUP: standby process {ChildPid} is out of date ({Change}); process {Pid} starts a new process instead")]
+    public static partial void StandbyNotUsed(ILogger logger, int childPid, string change, int pid);
+
+    [LoggerMessage(146, LogLevel.Information, "SIGHUP: process {Pid} waits for standby process {ChildPid}, which is still starting")]
+    public static partial void WaitingForStandby(ILogger logger, int childPid, int pid);
+
+    [LoggerMessage(147, LogLevel.Warning, "SIGHUP: standby process {ChildPid} cannot be used ({Reason}); process {Pid} starts a new process instead")]
+    public static partial void StandbyFailedAtRestart(ILogger logger, int childPid, string reason, int pid);
+
+    [LoggerMessage(148, LogLevel.Information, "Standby process {ChildPid} stopped ({Exit}); process {Pid} no longer needs it")]
+    public static partial void StandbyStopped(ILogger logger, int childPid, string exit, int pid);
+
+    [LoggerMessage(149, LogLevel.Error, "STANDBY DIED while it stood by: process {ChildPid} {Exit}; process {Pid} keeps serving and starts another when a watched file changes, or in {RetrySeconds} s")]
+    public static partial void StandbyDied(ILogger logger, int childPid, string exit, int pid, long retrySeconds);
+
+    [LoggerMessage(150, LogLevel.Error, "Process {Pid}: keeping a standby broke")]
+    public static partial void StandbyBroke(ILogger logger, int pid, Exception exception);
+
+    [LoggerMessage(151, LogLevel.Information, "Process {Pid} (generation {Generation}) stands by for process {ParentPid}: it serves from the next SIGHUP sent to that process")]
+    public static partial void StandingBy(ILogger logger, int pid, int generation, int parentPid);
+
+    [LoggerMessage(152, LogLevel.Warning, "SIGHUP refused by process {Pid}: it is a standby, it has not been told to serve yet; send SIGHUP to process {ParentPid}, which serves")]
+    public static partial void RestartBeforeGo(ILogger logger, int pid, int parentPid);
+
+    [LoggerMessage(153, LogLevel.Information, "Process {Pid}: Baton:StandbyNice={Nice} is left out: a standby could not take its priority back (that needs root, CAP_SYS_NICE or an RLIMIT_NICE that allows it); standbys start at this process's priority")]
+    public static partial void StandbyNiceNotAllowed(ILogger logger, int pid, int nice);
+
+    [LoggerMessage(154, LogLevel.Information, "Process {Pid} keeps a standby (Baton:Standby): it watches {Files} file(s) for changes ({Method})")]
+    public static partial void StandbyWatching(ILogger logger, int pid, int files, string method);
+
+    [LoggerMessage(155, LogLevel.Error, "Process {Pid} serves (a standby told to go), but its BeforeBegin hook failed")]
+    public static partial void BeginHookFailed(ILogger logger, int pid, Exception exception);
 }

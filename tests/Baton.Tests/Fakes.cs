@@ -120,8 +120,11 @@ internal sealed class FakeLauncher : IProcessLauncher
         return this;
     }
 
-    public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation)
+    public List<bool> Standbys { get; } = [];
+
+    public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation, bool standby)
     {
+        Standbys.Add(standby);
         if (FailWith is not null)
         {
             throw FailWith;
@@ -154,9 +157,15 @@ internal sealed class FakeServer : IServerControl
 
     public bool OwnsListeners { get; set; } = true;
 
+    public bool StandingBy { get; set; }
+
     public List<int> ReclaimedFrom { get; } = [];
 
     public void ReclaimPidFile(int failedSuccessor) => ReclaimedFrom.Add(failedSuccessor);
+
+    public List<int> PidFileHandedTo { get; } = [];
+
+    public void HandPidFileTo(int successorPid) => PidFileHandedTo.Add(successorPid);
 
     public CancellationToken HammerToken { get; private set; }
 

@@ -83,4 +83,19 @@ public sealed class PidFileAndOptionsTests : IDisposable
         Assert.DoesNotContain("\"/\" is not", result.FailureMessage, StringComparison.Ordinal);
         Assert.False(new BatonOptions().WarmUp, "off unless asked: Baton does not call an app's endpoints unasked");
     }
+
+    [Fact]
+    public void A_standby_nice_value_out_of_range_or_an_empty_watched_file_is_named()
+    {
+        var options = new BatonOptions { Standby = true, StandbyNice = 20 };
+        options.StandbyWatch.Add("secrets/db-password");
+        options.StandbyWatch.Add(" ");
+
+        var result = new BatonOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Baton:StandbyNice must be between 0 and 19 (got 20)", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Baton:StandbyWatch: an entry is empty", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Equal((false, 19), (new BatonOptions().Standby, new BatonOptions().StandbyNice));
+    }
 }

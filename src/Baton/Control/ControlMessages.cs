@@ -64,6 +64,17 @@ internal sealed class ControlStatus
     public DrainingProcess? Draining { get; set; }
 
     public ReloadRecord? LastReload { get; set; }
+
+    /// <summary>The standby (Baton:Standby) the next restart hands over to, if there is one now.</summary>
+    public StandbyProcess? Standby { get; set; }
+}
+
+internal sealed class StandbyProcess
+{
+    public int Pid { get; set; }
+
+    /// <summary>False while it still starts.</summary>
+    public bool Ready { get; set; }
 }
 
 internal sealed class DrainingProcess

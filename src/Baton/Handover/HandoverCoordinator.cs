@@ -23,6 +23,12 @@ internal interface IServerControl
     /// </summary>
     bool OwnsListeners { get; }
 
+    /// <summary>
+    /// True in a standby (Baton:Standby) until its "go": it may wait there for hours, while its predecessor serves and
+    /// takes the restarts. (Another successor defers a restart in that moment, as while its predecessor drains.)
+    /// </summary>
+    bool StandingBy { get; }
+
     /// <summary>Stops taking connections. With <paramref name="keepSocketsOpen"/>, another process serves the same sockets.</summary>
     Task StopAcceptingAsync(bool keepSocketsOpen);
 
@@ -38,6 +44,9 @@ internal interface IServerControl
     int MovedConnections { get; }
 
     int OpenConnections { get; }
+
+    /// <summary>Names <paramref name="successorPid"/> in the pid file (if not already), just before it is told "go".</summary>
+    void HandPidFileTo(int successorPid);
 
     /// <summary>Puts this process back in the pid file if a successor it gave up on had already written its own.</summary>
     void ReclaimPidFile(int failedSuccessor);
@@ -70,6 +79,7 @@ internal sealed class HandoverCoordinator
     private readonly IPredecessor? _predecessor;
     private readonly BatonObservers _observers;
     private readonly TimeSpan _drainDelay;
+    private readonly StandbyKeeper? _standby;
     private readonly CancellationTokenSource _hammer = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource? _abandonHandover;
@@ -77,6 +87,7 @@ internal sealed class HandoverCoordinator
     private BatonState _state = BatonState.Starting;
     private bool _stopAfterHandover;
     private bool _restartDeferred;
+    private Task _standbyStopped = Task.CompletedTask;
 
     public HandoverCoordinator(
         IServerControl server,
@@ -87,8 +98,10 @@ internal sealed class HandoverCoordinator
         int generation,
         IPredecessor? predecessor = null,
         BatonObservers? observers = null,
-        TimeSpan drainDelay = default)
+        TimeSpan drainDelay = default,
+        StandbyKeeper? standby = null)
     {
+        _standby = standby;
         _server = server;
         _launcher = launcher;
         _time = time;
@@ -99,7 +112,12 @@ internal sealed class HandoverCoordinator
         _drainDelay = drainDelay;
         Generation = generation;
         _launcher.Started = childPid => Say(l => Log.SuccessorStarted(l, childPid, Environment.ProcessId));
-        _launcher.Accepting = childPid => _observers.Notify(o => o.HandingOverTo(childPid));
+        _launcher.Accepting = childPid =>
+        {
+            // A standby wrote no pid file: it was not meant to serve until now. Named here, before the log says it serves.
+            Guard(() => _server.HandPidFileTo(childPid));
+            _observers.Notify(o => o.HandingOverTo(childPid));
+        };
         _launcher.OpenConnections = () => _server.OpenConnections;
     }
 
@@ -148,6 +166,37 @@ internal sealed class HandoverCoordinator
         }
     }
 
+    /// <summary>The standby's pid and whether it is ready; null when there is none (or no Baton:Standby).</summary>
+    public (int Pid, bool Ready)? Standby => _standby?.Current;
+
+    /// <summary>
+    /// Starts keeping a standby (Baton:Standby), once this process serves and the process it took over from has exited:
+    /// never more than two server processes, and the draining one's cores are not taken by a third's start-up.
+    /// </summary>
+    public void KeepStandby()
+    {
+        if (_standby is not { } standby)
+        {
+            return;
+        }
+
+        if (_predecessor is { IsAlive: true } predecessor)
+        {
+            predecessor.Exited.ContinueWith(_ => KeepStandby(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_state != BatonState.Serving)
+            {
+                return;
+            }
+        }
+
+        standby.Start();
+    }
+
     public void Restart() => _ = RequestRestart();
 
     /// <summary>A restart, and what became of it: at once when it is deferred or refused, else when the handover ends.</summary>
@@ -162,6 +211,13 @@ internal sealed class HandoverCoordinator
                 var state = _state;
                 Say(l => Log.RestartIgnored(l, Environment.ProcessId, state));
                 return Task.FromResult<RestartResult>(new RestartRefused(state));
+            }
+
+            if (_server.StandingBy)
+            {
+                // Its predecessor serves, and restarts: a restart deferred here would run after the next handover.
+                Say(l => Log.RestartBeforeGo(l, Environment.ProcessId, _predecessor?.Pid ?? 0));
+                return Task.FromResult<RestartResult>(new RestartRefused(BatonState.Starting));
             }
 
             if (_predecessor is { IsAlive: true } predecessor)
@@ -211,6 +267,7 @@ internal sealed class HandoverCoordinator
                 case BatonState.Starting or BatonState.Serving:
                     Say(l => Log.StopRequested(l, Environment.ProcessId, reason));
                     _state = BatonState.Draining;
+                    StopStandby();
                     Work = DrainAndExitAsync(handedOver: false);
                     return;
                 case BatonState.HandingOver:
@@ -276,9 +333,13 @@ internal sealed class HandoverCoordinator
     private async Task RunHandover(CancellationToken abandon)
     {
         HandoverOutcome outcome;
+        var fromStandby = false;
         try
         {
-            outcome = _launcher.Run(_server.Listeners, Generation + 1, _readyTimeout, abandon);
+            var start = _time.GetTimestamp();
+            var promoted = _standby?.TakeForHandover(start, abandon);
+            fromStandby = promoted is not null;
+            outcome = promoted ?? _launcher.Run(_server.Listeners, Generation + 1, _readyTimeout, abandon);
         }
         catch (Exception ex)
         {
@@ -293,6 +354,7 @@ internal sealed class HandoverCoordinator
             {
                 _state = BatonState.Draining;
                 stop = _stopAfterHandover;
+                StopStandby();
             }
 
             Say(l => Log.SuccessorReady(l, ready.Pid, ready.Generation, (long)ready.Elapsed.TotalMilliseconds, Environment.ProcessId));
@@ -314,6 +376,11 @@ internal sealed class HandoverCoordinator
         {
             _state = BatonState.Serving;
             stopNow = _stopAfterHandover;
+        }
+
+        if (!fromStandby)
+        {
+            _standby?.HandoverFailed();
         }
 
         Say(l => Log.HandoverFailed(l, Environment.ProcessId, failed.Reason));
@@ -385,6 +452,8 @@ internal sealed class HandoverCoordinator
                 _state = BatonState.Exited;
             }
 
+            // A standby sees end of file when this process exits: gone before, it cannot take that for a crash, and serve.
+            await _standbyStopped.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             Say(l => Log.Exiting(l, Environment.ProcessId));
             Guard(() => _server.Exit(deletePidFile: !handedOver, hammered));
             _exited.TrySetResult();
@@ -414,6 +483,15 @@ internal sealed class HandoverCoordinator
             }
 
             await Task.Delay(DrainReportInterval, _time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Under <see cref="_gate"/>: no standby from now on, and the one there is stops.</summary>
+    private void StopStandby()
+    {
+        if (_standby is { } standby)
+        {
+            _standbyStopped = standby.StopAsync();
         }
     }
 

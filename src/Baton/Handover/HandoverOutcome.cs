@@ -11,3 +11,6 @@ internal sealed record HandoverSucceeded(ISuccessorProcess Successor, int Genera
 
 /// <summary>The successor is gone (reaped, or left to <see cref="ChildReaper"/>); this process serves on.</summary>
 internal sealed record HandoverFailed(int? Pid, string Reason, TimeSpan Elapsed) : HandoverOutcome(Elapsed);
+
+/// <summary>The successor reported ready and waits for its "go" (an intermediate verdict: see <see cref="SuccessorLauncher.Promote"/>).</summary>
+internal sealed record ReadyVerdict(ReadyMessage Message, TimeSpan Elapsed) : HandoverOutcome(Elapsed);

@@ -58,6 +58,12 @@ internal static class HandoverVariables
     /// </summary>
     public const string RestoreNice = "BATON_RESTORE_NICE";
 
+    /// <summary>
+    /// "1" for a standby (Baton:Standby): a successor started ahead of any SIGHUP, which waits for its "go" as long as
+    /// it takes and writes the pid file only then.
+    /// </summary>
+    public const string Standby = "BATON_STANDBY";
+
     /// <summary>Set for every successor; all or none.</summary>
     public static readonly IReadOnlyList<string> All = [Listeners, Channel, Generation, Parent, StandardError, StandardErrorRelay];
 
@@ -65,5 +71,5 @@ internal static class HandoverVariables
     /// Set when there is something to pass: a successor's control socket and socket-activated listeners; a supervisor's
     /// channel, for any generation.
     /// </summary>
-    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor, Activated, SpawnedAt, RestoreNice];
+    public static readonly IReadOnlyList<string> Optional = [Control, Supervisor, Activated, SpawnedAt, RestoreNice, Standby];
 }

@@ -36,7 +36,12 @@ internal interface ISuccessorProcess : IDisposable
 /// <summary>Starts successors; faked in unit tests.</summary>
 internal interface IProcessLauncher
 {
-    ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation);
+    /// <summary>Starts a successor that inherits <paramref name="listeners"/>, as generation <paramref name="generation"/>.</summary>
+    /// <param name="listeners">The listening sockets it inherits.</param>
+    /// <param name="generation">Its generation.</param>
+    /// <param name="standby">A standby: started ahead of any restart, it waits for its "go" as long as it takes, and
+    /// leaves the pid file to the process serving until then.</param>
+    ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation, bool standby);
 
     /// <summary>Asks a successor that already took over to stop gracefully (SIGTERM).</summary>
     void RequestStop(int pid);

@@ -26,7 +26,7 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
     public int Pid { get; }
 
     public static SpawnedSuccessor Start(
-        SuccessorCommand command, StandardStreams streams, IReadOnlyList<InheritedListener> listeners, int generation, PassedOn passedOn, SuccessorPriority? priority = null)
+        SuccessorCommand command, StandardStreams streams, IReadOnlyList<InheritedListener> listeners, int generation, PassedOn passedOn, SuccessorPriority? priority = null, bool standby = false)
     {
         var (channel, childChannel) = Descriptors.CreateSocketPair();
         var (stderrRead, stderrWrite) = Descriptors.CreatePipe();
@@ -36,6 +36,11 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
                 listeners, childChannel, standardError: streams.ForSuccessor(2), standardErrorRelay: stderrRead, generation, Environment.ProcessId,
                 passedOn.Control(), passedOn.Supervisor);
             var environment = command.EnvironmentWithout(HandoverEnvironment.AllVariables).Concat(variables).ToList();
+            if (standby)
+            {
+                environment.Add(HandoverVariables.Standby + "=1");
+            }
+
             var request = new SpawnRequest(
                 command.ExecutablePath, command.Arguments, environment, command.WorkingDirectory, descriptors,
                 Standard: [streams.ForSuccessor(0), streams.ForSuccessor(1), stderrWrite]);
@@ -132,12 +137,12 @@ internal sealed record PassedOn(Func<int> Control, int Supervisor)
 }
 
 /// <summary>Starts successors as real processes.</summary>
-internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams, PassedOn passedOn, Func<SuccessorPriority?>? priority = null) : IProcessLauncher
+internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams streams, PassedOn passedOn, Func<bool, SuccessorPriority?>? priority = null) : IProcessLauncher
 {
     // Decided at each start, not once: a process that was itself started at a lower priority has taken its parent's
     // back only once it serves, and that value - not the one it started with - is the one to hand on.
-    public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation) =>
-        SpawnedSuccessor.Start(command, streams, listeners, generation, passedOn, priority?.Invoke());
+    public ISuccessorProcess Start(IReadOnlyList<InheritedListener> listeners, int generation, bool standby) =>
+        SpawnedSuccessor.Start(command, streams, listeners, generation, passedOn, priority?.Invoke(standby), standby);
 
     public void RequestStop(int pid) => _ = ChildProcesses.Signal(pid, Libc.SIGTERM);
 }

@@ -25,30 +25,68 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
     /// <summary>This process's open connections, told to the successor with the "go".</summary>
     public Func<int>? OpenConnections { get; set; }
 
+    private string? _launchFailure;
+
     public void RequestStop(int pid) => launcher.RequestStop(pid);
 
     public HandoverOutcome Run(IReadOnlyList<InheritedListener> listeners, int generation, TimeSpan readyTimeout, CancellationToken cancel)
     {
         var start = time.GetTimestamp();
-        ISuccessorProcess child;
+        if (Launch(listeners, generation, standby: false) is not { } child)
+        {
+            return new HandoverFailed(null, "the new process could not be started: " + _launchFailure, time.GetElapsedTime(start));
+        }
+
+        Started?.Invoke(child.Pid);
+        return Guarded(child, start, () => AwaitReady(child, start, readyTimeout, cancel) is var verdict && verdict is ReadyVerdict ready
+            ? Accept(child, ready.Message, start, cancel)
+            : (HandoverFailed)verdict);
+    }
+
+    /// <summary>Starts a successor (a standby: one that will wait for its "go" as long as it takes); null when it could not be started.</summary>
+    public ISuccessorProcess? Launch(IReadOnlyList<InheritedListener> listeners, int generation, bool standby)
+    {
         try
         {
-            child = launcher.Start(listeners, generation);
+            return launcher.Start(listeners, generation, standby);
         }
         catch (Exception ex)
         {
-            return new HandoverFailed(null, "the new process could not be started: " + ex.Message, time.GetElapsedTime(start));
+            _launchFailure = ex.Message;
+            return null;
         }
+    }
 
+    /// <summary>Why the last <see cref="Launch"/> that returned null failed.</summary>
+    public string LaunchFailure => _launchFailure ?? "unknown";
+
+    /// <summary>
+    /// Waits for a started successor's "ready" (then it waits for its "go": <see cref="Promote"/>)
+    /// or its failure, after which it is killed if need be, reaped and disposed.
+    /// </summary>
+    public HandoverOutcome AwaitReady(ISuccessorProcess child, long start, TimeSpan readyTimeout, CancellationToken cancel) =>
+        Guarded(child, start, () => AwaitVerdict(child, start, readyTimeout, cancel));
+
+    /// <summary>
+    /// Answers "go" to a successor that reported ready (at once, or after standing by): it accepts connections from
+    /// now on. On failure it is reaped and disposed.
+    /// </summary>
+    public HandoverOutcome Promote(ISuccessorProcess child, ReadyMessage ready, long start, CancellationToken cancel) =>
+        Guarded(child, start, () => Accept(child, ready, start, cancel));
+
+    /// <summary>
+    /// Whatever breaks (a failed read of the channel, a logger that throws, memory), the old process must come out of it
+    /// serving and able to try again: the child goes, the state goes back.
+    /// </summary>
+    private HandoverOutcome Guarded(ISuccessorProcess child, long start, Func<HandoverOutcome> step)
+    {
         HandoverOutcome outcome;
         try
         {
-            outcome = AwaitVerdict(child, start, readyTimeout, cancel);
+            outcome = step();
         }
         catch (Exception ex)
         {
-            // Whatever broke while waiting (a failed read of the channel, a logger that throws, memory), the old
-            // process must come out of it serving and able to try again: the child goes, the state goes back.
             var exit = KillAndReap(child);
             outcome = new HandoverFailed(child.Pid, $"waiting for new process {child.Pid} failed ({ex.GetType().Name}: {ex.Message}); it was killed ({exit})", time.GetElapsedTime(start));
         }
@@ -61,9 +99,37 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
         return outcome;
     }
 
+    /// <summary>
+    /// Stops a successor that was never told "go" (a standby no longer wanted): SIGTERM, which it answers by stopping
+    /// without ever accepting, then SIGKILL after the grace period; reaped either way. Its channel is closed only once it
+    /// is gone: a successor that sees end of file before "go" takes its predecessor for dead, and serves.
+    /// </summary>
+    public string StopAndReap(ISuccessorProcess child)
+    {
+        try
+        {
+            launcher.RequestStop(child.Pid);
+            var start = time.GetTimestamp();
+            while (time.GetElapsedTime(start) < ExitGrace)
+            {
+                if (child.TryReap() is { } exit)
+                {
+                    return exit.ToString();
+                }
+
+                Thread.Sleep(10);
+            }
+
+            return "it did not stop within " + ExitGrace.TotalSeconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture) + " s of SIGTERM; killed (" + KillAndReap(child) + ")";
+        }
+        finally
+        {
+            child.Dispose();
+        }
+    }
+
     private HandoverOutcome AwaitVerdict(ISuccessorProcess child, long start, TimeSpan readyTimeout, CancellationToken cancel)
     {
-        Started?.Invoke(child.Pid);
         while (true)
         {
             if (cancel.IsCancellationRequested)
@@ -86,7 +152,7 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
                 switch (HandshakeMessage.Parse(line))
                 {
                     case ReadyMessage ready when ready.Pid == child.Pid:
-                        return Accept(child, ready, start, cancel);
+                        return new ReadyVerdict(ready, time.GetElapsedTime(start));
                     case ReadyMessage ready:
                         return Failed(child, start, $"new process {child.Pid} reported ready as pid {ready.Pid}; it was killed ({KillAndReap(child)})");
                     case FailedMessage failed:
@@ -118,6 +184,8 @@ internal sealed class SuccessorLauncher(IProcessLauncher launcher, TimeProvider 
 
         return new HandoverSucceeded(child, ready.Generation, time.GetElapsedTime(start));
     }
+
+    internal string ReapIfGone(ISuccessorProcess child) => child.TryReap()?.ToString() ?? AwaitExit(child);
 
     private HandoverFailed Failed(ISuccessorProcess child, long start, string reason) => new(child.Pid, reason, time.GetElapsedTime(start));
 

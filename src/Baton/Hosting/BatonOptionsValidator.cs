@@ -33,6 +33,19 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
             failures.Add($"Baton:SuccessorNice must be between 0 and 19 (got {options.SuccessorNice}).");
         }
 
+        if (options.StandbyNice is < 0 or > 19)
+        {
+            failures.Add($"Baton:StandbyNice must be between 0 and 19 (got {options.StandbyNice}).");
+        }
+
+        foreach (var path in options.StandbyWatch)
+        {
+            if (string.IsNullOrWhiteSpace(path))
+            {
+                failures.Add("Baton:StandbyWatch: an entry is empty; name a file (relative to the content root, or absolute).");
+            }
+        }
+
         if (options.WarmUpTimeout <= TimeSpan.Zero)
         {
             failures.Add($"Baton:WarmUpTimeout must be positive (got {options.WarmUpTimeout}).");

@@ -8,8 +8,11 @@ namespace Baton.Hosting;
 /// successor is started the same way), what it inherited, and - in a successor - its side of the handover.
 /// </summary>
 internal sealed class BatonProcess(
-    SuccessorCommand command, StandardStreams streams, InheritedState? inherited, int? controlDescriptor = null, int? supervisorDescriptor = null, int? restoreNice = null)
+    SuccessorCommand command, StandardStreams streams, InheritedState? inherited, int? controlDescriptor = null, int? supervisorDescriptor = null, int? restoreNice = null, bool standby = false)
 {
+    /// <summary>A successor started as a standby (Baton:Standby), ahead of any SIGHUP: it writes the pid file only at "go".</summary>
+    public bool IsStandby { get; } = inherited is not null && standby;
+
     /// <summary>A successor started with a raised nice value (Baton:SuccessorNice): the value to take back at "go".</summary>
     public int? RestoreNice { get; } = inherited is null ? null : restoreNice;
 

@@ -22,6 +22,12 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A standby's warm-up rounds: it has time to spare before its "go", and enough calls (two requests a path each
+    /// round) take the hot paths past the JIT's call-count threshold (30), to optimised code before the first client.
+    /// </summary>
+    private const int StandbyWarmUpRounds = 20;
+
     private readonly BatonProcess _process;
     private readonly ListenerRegistry _registry;
     private readonly DrainController _drain;
@@ -39,6 +45,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly StartupTimeline _timeline;
     private volatile bool _accepted;
     private bool _niceLeftOutSaid;
+    private bool _standbyNiceLeftOutSaid;
 
     public BatonRuntime(
         BatonProcess process,
@@ -70,10 +77,14 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         _accepted = process.Successor is null;
         _control = _pidFile is null ? null : OpenControl(Control.ControlProtocol.SocketPathFor(_pidFile.Path));
         var passedOn = new PassedOn(() => _control?.Descriptor ?? -1, process.Supervisor?.Descriptor ?? -1);
-        var launcher = new SuccessorLauncher(new SpawningLauncher(process.Command, process.Streams, passedOn, () => SuccessorPriorityFor(_options.SuccessorNice)), time);
+        var launcher = new SuccessorLauncher(
+            new SpawningLauncher(process.Command, process.Streams, passedOn, standby => standby ? StandbyPriority() : SuccessorPriorityFor(_options.SuccessorNice)), time);
         IEnumerable<IBatonObserver> own = [.. new IBatonObserver?[] { _control, process.Supervisor }.OfType<IBatonObserver>()];
+        var standbyKeeper = _options.Standby
+            ? new StandbyKeeper(launcher, CreateStandbyWatch(), () => _registry.Snapshot(), process.Generation, _options.ReadyTimeout, time, _logger)
+            : null;
         Coordinator = new HandoverCoordinator(
-            this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor, new BatonObservers(own.Concat(observers)), _options.DrainDelay);
+            this, launcher, time, _logger, _options.ReadyTimeout, process.Generation, process.Successor, new BatonObservers(own.Concat(observers)), _options.DrainDelay, standbyKeeper);
         _control?.AttachTo(this);
     }
 
@@ -102,9 +113,44 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         return new SuccessorPriority(nice, _process.RestoreNice ?? NiceValues.Current());
     }
 
+    private StandbyWatch CreateStandbyWatch()
+    {
+        var watch = new StandbyWatch(
+            (Microsoft.Extensions.Configuration.IConfiguration)_services.GetService(typeof(Microsoft.Extensions.Configuration.IConfiguration))!,
+            ((IHostEnvironment?)_services.GetService(typeof(IHostEnvironment)))?.ContentRootPath ?? Environment.CurrentDirectory,
+            _options.StandbyWatch,
+            _process.Command);
+        return watch;
+    }
+
+    /// <summary>A standby stands by at the lowest priority it can take back at "go"; at this process's own where it cannot.</summary>
+    private SuccessorPriority? StandbyPriority()
+    {
+        var nice = _options.StandbyNice;
+        if (nice == 0)
+        {
+            return null;
+        }
+
+        if (!NiceValues.CanLowerAgain())
+        {
+            if (!_standbyNiceLeftOutSaid)
+            {
+                _standbyNiceLeftOutSaid = true;
+                Log.StandbyNiceNotAllowed(_logger, Environment.ProcessId, nice);
+            }
+
+            return null;
+        }
+
+        return new SuccessorPriority(nice, _process.RestoreNice ?? NiceValues.Current());
+    }
+
     public IReadOnlyList<InheritedListener> Listeners => _registry.Snapshot();
 
     public bool OwnsListeners => _accepted;
+
+    public bool StandingBy => _process.IsStandby && !_accepted;
 
     public int OpenConnections => _drain.OpenConnections;
 
@@ -189,6 +235,14 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     public Task<DrainResult> DrainAsync(CancellationToken hammer) =>
         _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer);
 
+    public void HandPidFileTo(int successorPid) => UpdatePidFile(file =>
+    {
+        if (file.Read() != successorPid)
+        {
+            file.Write(successorPid);
+        }
+    });
+
     public void ReclaimPidFile(int failedSuccessor) => UpdatePidFile(file =>
     {
         if (file.Read() == failedSuccessor)
@@ -240,6 +294,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         Draining = _process.Successor is { IsAlive: true } predecessor
             ? new Control.DrainingProcess { Pid = predecessor.Pid, Connections = predecessor.OpenConnections }
             : null,
+        Standby = Coordinator.Standby is { } standby ? new Control.StandbyProcess { Pid = standby.Pid, Ready = standby.Ready } : null,
     };
 
     public Task<RestartResult> RestartAsync() => Coordinator.RequestRestart();
@@ -331,7 +386,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         var budget = TimeSpan.FromTicks(Math.Min(_options.WarmUpTimeout.Ticks, _options.ReadyTimeout.Ticks / 2));
         var headWait = named ? budget : WarmUp.FoundPathHeadWait;
         using var loopback = new WarmUp.LoopbackConnections(_logger);
-        var report = await WarmUp.RunAsync(target, loopback, paths, headWait, budget, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        var rounds = _process.IsStandby ? StandbyWarmUpRounds : WarmUp.Rounds;
+        var report = await WarmUp.RunAsync(target, loopback, paths, headWait, budget, _lifetime.ApplicationStopping, rounds).ConfigureAwait(false);
         _timeline.WarmedUp();
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
     }
@@ -349,15 +405,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
         try
         {
-            var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-            Log.Serving(_logger, pid, _process.Generation, string.Join(", ", addresses));
-            if (_options.BeforeBegin is { } hook)
+            // A standby begins at its "go", long after this: it says so, and runs the hook, then.
+            if (!_process.IsStandby)
             {
-                hook(new BatonBeginContext(pid, _process.Generation, addresses));
-            }
-            else
-            {
-                Log.ActualPid(_logger, pid);
+                Begin();
             }
 
             // A first generation binds its control socket now; a successor has its predecessor's (or binds one where the
@@ -365,8 +416,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             _control?.Bind();
 
             // Before the predecessor is told: a "ready" means the file names this process, so that once its log says
-            // so, `kill -HUP $(cat pidfile)` reaches this process. A file that cannot be written fails the start.
-            if (_pidFile is not null)
+            // so, `kill -HUP $(cat pidfile)` reaches this process. A file that cannot be written fails the start. A
+            // standby is not meant to serve yet: its predecessor names it in the file at "go".
+            if (_pidFile is not null && !_process.IsStandby)
             {
                 WritePidFile(_pidFile);
                 _timeline.PidFileWritten();
@@ -399,6 +451,13 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
             Log.StartupTimeline(_logger, pid, _timeline.Describe(MonotonicClock.Microseconds()));
             successor.ReportReady(pid, OnAccepted);
+            if (_process.IsStandby)
+            {
+                Log.StandingBy(_logger, pid, _process.Generation, successor.Pid);
+
+                // Its time to spare: Baton's own code is compiled now, rather than after it serves.
+                PrepareHandoverCode();
+            }
         }
         else
         {
@@ -413,6 +472,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
             Coordinator.NotifyServing();
             PrepareHandoverCode();
+            Coordinator.KeepStandby();
         }
     }
 
@@ -455,7 +515,24 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         Coordinator.NotifyServing();
         _registry.OpenGates();
 
-        PrepareHandoverCode();
+        if (_process.IsStandby)
+        {
+            // Its predecessor named it in the pid file just before the "go"; written again here, as the process it names.
+            UpdatePidFile(WritePidFile);
+            try
+            {
+                Begin();
+            }
+            catch (Exception ex)
+            {
+                // Too late to refuse: the predecessor has stopped accepting. The hook's failure is said, the process serves.
+                Log.BeginHookFailed(_logger, Environment.ProcessId, ex);
+            }
+        }
+        else
+        {
+            PrepareHandoverCode();
+        }
 
         // Started with a lower priority (Baton:SuccessorNice): now that it serves, it takes its parent's back.
         if (_process.RestoreNice is { } nice)
@@ -476,6 +553,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             Log.PredecessorVanished(_logger, pid, _process.Successor!.Pid);
         }
 
+        Coordinator.KeepStandby();
+
         try
         {
             _process.Successor!.SwitchStandardError();
@@ -492,6 +571,22 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Log.AfterAcceptFailed(_logger, pid, ex);
+        }
+    }
+
+    /// <summary>The "serves" line and the BeforeBegin hook (or the line naming the actual pid).</summary>
+    private void Begin()
+    {
+        var pid = Environment.ProcessId;
+        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        Log.Serving(_logger, pid, _process.Generation, string.Join(", ", addresses));
+        if (_options.BeforeBegin is { } hook)
+        {
+            hook(new BatonBeginContext(pid, _process.Generation, addresses));
+        }
+        else
+        {
+            Log.ActualPid(_logger, pid);
         }
     }
 

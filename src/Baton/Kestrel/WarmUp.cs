@@ -123,17 +123,18 @@ internal sealed partial class WarmUp
     }
 
     /// <summary>
-    /// Requests every path <see cref="Rounds"/> times through <paramref name="target"/> (the paths of a round at once);
-    /// ends early at <paramref name="budget"/>. Returns what was answered.
+    /// Requests every path <paramref name="rounds"/> times (by default <see cref="Rounds"/>) through
+    /// <paramref name="target"/> (the paths of a round at once); ends early at <paramref name="budget"/>. Returns what
+    /// was answered.
     /// </summary>
     public static async Task<WarmUpReport> RunAsync(
-        WarmUpTarget target, LoopbackConnections loopback, IReadOnlyList<string> paths, TimeSpan headWait, TimeSpan budget, CancellationToken cancellationToken)
+        WarmUpTarget target, LoopbackConnections loopback, IReadOnlyList<string> paths, TimeSpan headWait, TimeSpan budget, CancellationToken cancellationToken, int rounds = Rounds)
     {
         var started = Stopwatch.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(budget);
         var statuses = new List<int>();
-        for (var round = 0; round < Rounds && paths.Count > 0 && !deadline.IsCancellationRequested; round++)
+        for (var round = 0; round < rounds && paths.Count > 0 && !deadline.IsCancellationRequested; round++)
         {
             var answers = await Task.WhenAll(paths.Select(path => RequestAsync(target, loopback, path, headWait, deadline.Token))).ConfigureAwait(false);
             foreach (var answer in answers)
