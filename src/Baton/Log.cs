@@ -263,4 +263,7 @@ internal static partial class Log
 
     [LoggerMessage(155, LogLevel.Error, "Process {Pid} serves (a standby told to go), but its BeforeBegin hook failed")]
     public static partial void BeginHookFailed(ILogger logger, int pid, Exception exception);
+
+    [LoggerMessage(156, LogLevel.Warning, "Standby process {Pid}: process {ParentPid} it stood by for is gone without telling it to serve (killed or crashed); it stops too (exit code 1)")]
+    public static partial void StandbyOrphaned(ILogger logger, int pid, int parentPid);
 }

@@ -40,6 +40,23 @@ public sealed class MovedMessageTests
     }
 
     [Fact]
+    public async Task The_drain_waits_for_a_connection_still_on_its_way_to_the_new_process()
+    {
+        // Kestrel counts a moving connection closed once its descriptor is detached; the drain's report ("moved N idle
+        // connection(s)") and the exit wait until it has been passed on (once the report said 2 of 6).
+        using var mover = new ConnectionMover(Options.Create(new BatonOptions()), NullLoggerFactory.Instance);
+        mover.Moving();
+        var waiting = mover.WaitForMovesAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(0, mover.MovedCount);
+
+        mover.Moved(succeeded: true, "c1", failure: null);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, mover.MovedCount);
+    }
+
+    [Fact]
     public void A_descriptor_sent_with_a_line_arrives_with_it_and_refers_to_the_same_file()
     {
         var (channel, peer) = Descriptors.CreateSocketPair();

@@ -79,6 +79,10 @@ internal sealed class FakeSuccessor(int pid) : ISuccessorProcess
 
     public int ReapAttempts { get; private set; }
 
+    public bool Hurried { get; private set; }
+
+    public void Hurry() => Hurried = true;
+
     public void Kill()
     {
         Killed = true;

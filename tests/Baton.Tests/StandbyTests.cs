@@ -30,6 +30,7 @@ public sealed class StandbyKeeperTests
         var succeeded = Assert.IsType<HandoverSucceeded>(outcome);
         Assert.Equal((101, 2), (succeeded.Pid, succeeded.Generation));
         Assert.True(standby.Accepted);
+        Assert.True(standby.Hurried, "given its parent's priority before the go");
         Assert.Single(launcher.Starts);
         Assert.Null(keeper.Current);
     }
@@ -118,6 +119,7 @@ public sealed class StandbyKeeperTests
         standby.Say(HandshakeMessage.Ready(101, 2).TrimEnd('\n'));
 
         Assert.Equal(101, Assert.IsType<HandoverSucceeded>(await taking.WaitAsync(Wait)).Pid);
+        Assert.True(standby.Hurried, "waited for at its parent's priority");
         Assert.Single(launcher.Starts);
     }
 

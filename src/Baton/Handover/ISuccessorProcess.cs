@@ -27,6 +27,12 @@ internal interface ISuccessorProcess : IDisposable
 
     void Kill();
 
+    /// <summary>
+    /// Gives a successor started at a lower priority (Baton:StandbyNice, Baton:SuccessorNice) its parent's back now:
+    /// a standby waited for by a SIGHUP, or about to be told "go". It takes it back itself at "go" too.
+    /// </summary>
+    void Hurry();
+
     ChildExit? TryReap();
 
     /// <summary>What the successor last wrote to standard error, summarized; null when nothing useful.</summary>

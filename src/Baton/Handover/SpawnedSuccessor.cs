@@ -16,8 +16,11 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
     private readonly Lock _sending = new();
     private int _disposed;
 
-    private SpawnedSuccessor(int pid, int channelFd, StandardErrorRelay stderr)
+    private readonly SuccessorPriority? _priority;
+
+    private SpawnedSuccessor(int pid, int channelFd, StandardErrorRelay stderr, SuccessorPriority? priority)
     {
+        _priority = priority;
         Pid = pid;
         _channel = new LineReader(channelFd);
         _stderr = stderr;
@@ -53,7 +56,7 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
                     Environment = [.. environment, $"{HandoverVariables.RestoreNice}={nice.RestoreTo.ToString(System.Globalization.CultureInfo.InvariantCulture)}"],
                 }))
                 : ProcessSpawner.Spawn(request);
-            return new SpawnedSuccessor(pid, channel, new StandardErrorRelay(stderrRead, keepTail: true));
+            return new SpawnedSuccessor(pid, channel, new StandardErrorRelay(stderrRead, keepTail: true), priority);
         }
         catch
         {
@@ -110,6 +113,15 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
     }
 
     public void Kill() => _ = ChildProcesses.Signal(Pid, Libc.SIGKILL);
+
+    public void Hurry()
+    {
+        if (_priority is { } priority)
+        {
+            // Allowed: the priority was lowered only where it may be taken back (see NiceValues.CanLowerAgain).
+            _ = NiceValues.TrySetAllThreads(priority.RestoreTo, Pid);
+        }
+    }
 
     public ChildExit? TryReap() => ChildProcesses.TryReap(Pid);
 

@@ -186,6 +186,8 @@ internal sealed class StandbyKeeper
             return null;
         }
 
+        // From now on it is waited for, or about to serve: at its parent's priority, not the one it stood by at.
+        standby.Child.Hurry();
         if (!standby.Verdict.IsCompleted)
         {
             Say(l => Log.WaitingForStandby(l, pid, Environment.ProcessId));

@@ -232,8 +232,15 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     public int MovedConnections => _mover.MovedCount;
 
-    public Task<DrainResult> DrainAsync(CancellationToken hammer) =>
-        _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer);
+    public async Task<DrainResult> DrainAsync(CancellationToken hammer)
+    {
+        var result = await _drain.DrainAsync(_options.HammerTime, _options.DrainIdleTimeout, hammer).ConfigureAwait(false);
+
+        // Kestrel counts a moving connection closed as soon as its descriptor is detached, before it has been passed on:
+        // the drain's report (how many moved) and the exit wait for those still on their way.
+        await _mover.WaitForMovesAsync(ConnectionMover.SettleTimeout * 2).ConfigureAwait(false);
+        return result;
+    }
 
     public void HandPidFileTo(int successorPid) => UpdatePidFile(file =>
     {
@@ -386,7 +393,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         var budget = TimeSpan.FromTicks(Math.Min(_options.WarmUpTimeout.Ticks, _options.ReadyTimeout.Ticks / 2));
         var headWait = named ? budget : WarmUp.FoundPathHeadWait;
         using var loopback = new WarmUp.LoopbackConnections(_logger);
-        var rounds = _process.IsStandby ? StandbyWarmUpRounds : WarmUp.Rounds;
+        var rounds = _process.IsStandby && CodePreparation.IsUseful ? StandbyWarmUpRounds : WarmUp.Rounds;
         var report = await WarmUp.RunAsync(target, loopback, paths, headWait, budget, _lifetime.ApplicationStopping, rounds).ConfigureAwait(false);
         _timeline.WarmedUp();
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
@@ -507,7 +514,32 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     private void OnAccepted(bool toldByPredecessor)
     {
+        if (!toldByPredecessor && _process.IsStandby)
+        {
+            // Nobody asked a standby to serve: its parent died (killed, crashed) before any SIGHUP. It goes too, as the
+            // service would without a standby - restarting a dead service is the service manager's call (systemd's
+            // Restart=, Kubernetes), and a `kill -9` must not leave a server behind it that holds the port.
+            Log.StandbyOrphaned(_logger, Environment.ProcessId, _process.Successor!.Pid);
+            Environment.ExitCode = 1;
+            _lifetime.StopApplication();
+            return;
+        }
+
         _accepted = true;
+
+        // Started with a lower priority (Baton:SuccessorNice, Baton:StandbyNice): it takes its parent's back before its
+        // first connection, not after.
+        if (_process.RestoreNice is { } nice)
+        {
+            if (NiceValues.TrySetAllThreads(nice))
+            {
+                Log.PriorityRestored(_logger, Environment.ProcessId, nice);
+            }
+            else
+            {
+                Log.PriorityNotRestored(_logger, Environment.ProcessId, nice);
+            }
+        }
 
         // Serving (readiness 200, READY=1) before the gates open: the first connection accepted may be a readiness
         // probe, and it must not see this process as not serving yet. (Opened first, a probe queued at "go" was once
@@ -532,19 +564,6 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         else
         {
             PrepareHandoverCode();
-        }
-
-        // Started with a lower priority (Baton:SuccessorNice): now that it serves, it takes its parent's back.
-        if (_process.RestoreNice is { } nice)
-        {
-            if (NiceValues.TrySetAllThreads(nice))
-            {
-                Log.PriorityRestored(_logger, Environment.ProcessId, nice);
-            }
-            else
-            {
-                Log.PriorityNotRestored(_logger, Environment.ProcessId, nice);
-            }
         }
 
         var pid = Environment.ProcessId;

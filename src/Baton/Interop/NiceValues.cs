@@ -76,18 +76,20 @@ internal static class NiceValues
     }
 
     /// <summary>
-    /// Sets every thread of this process to <paramref name="nice"/>, again until a pass finds none left to change
-    /// (a thread created during a pass by one not yet changed takes the old value). False when not allowed.
+    /// Sets every thread of this process (or of process <paramref name="pid"/>: a child) to <paramref name="nice"/>, again
+    /// until a pass finds none left to change (a thread created during a pass by one not yet changed takes the old
+    /// value). False when not allowed, or the process is gone.
     /// </summary>
-    public static bool TrySetAllThreads(int nice)
+    public static bool TrySetAllThreads(int nice, int pid = 0)
     {
+        var tasksOf = pid == 0 ? "/proc/self/task" : $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/task";
         for (var pass = 0; pass < 5; pass++)
         {
             var changed = 0;
             string[] tasks;
             try
             {
-                tasks = Directory.GetDirectories("/proc/self/task");
+                tasks = Directory.GetDirectories(tasksOf);
             }
             catch (IOException)
             {

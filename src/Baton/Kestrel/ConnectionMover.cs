@@ -26,6 +26,7 @@ internal sealed class ConnectionMover : IDisposable
     private volatile ISuccessorProcess? _successor;
     private int _moved;
     private int _received;
+    private int _inFlight;
 
     public ConnectionMover(IOptions<BatonOptions> options, ILoggerFactory loggerFactory)
     {
@@ -63,8 +64,25 @@ internal sealed class ConnectionMover : IDisposable
     /// <summary>The successor cannot take connections (it is gone): the ones left drain the usual way.</summary>
     public void StopMoving() => _successor = null;
 
+    /// <summary>
+    /// A connection has begun to move (its descriptor is detached): from here Kestrel may count it closed while it is
+    /// still on its way to the successor, and the drain must not end - nor the process exit - before <see cref="Moved"/>.
+    /// </summary>
+    public void Moving() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>Waits (at most <paramref name="longest"/>) until every connection that began to move has been passed on or failed.</summary>
+    public async Task WaitForMovesAsync(TimeSpan longest)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Volatile.Read(ref _inFlight) > 0 && clock.Elapsed < longest)
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+    }
+
     public void Moved(bool succeeded, string connectionId, string? failure, string detail = "")
     {
+        Interlocked.Decrement(ref _inFlight);
         if (succeeded)
         {
             Interlocked.Increment(ref _moved);

@@ -273,6 +273,7 @@ internal sealed class MovableConnection : PipeReader
         }
 
         Volatile.Write(ref _moved, 1);
+        _mover.Moving();
         string? failure = null;
         long carried = -1;
         try
