@@ -98,6 +98,9 @@ public sealed class StandbyKeeperTests
         keeper.Tick();
         Assert.Single(launcher.Starts);
         Assert.Null(keeper.TakeForHandover(TimeProvider.System.GetTimestamp(), CancellationToken.None));
+        keeper.HandoverFailed(newProcessFailed: true);
+        keeper.Tick();
+        Assert.Single(launcher.Starts);
 
         watch.Modified++;
         keeper.Tick();
@@ -135,6 +138,24 @@ public sealed class StandbyKeeperTests
         Assert.Null(keeper.TakeForHandover(TimeProvider.System.GetTimestamp(), CancellationToken.None));
         Assert.True(standby.Disposed);
         Assert.False(standby.Accepted);
+    }
+
+    [Fact]
+    public async Task No_standby_is_started_while_a_handover_runs_and_one_is_again_after_it_failed()
+    {
+        // Once a SIGHUP took the standby, another started then would be a third server process (it once was).
+        var standby = new FakeSuccessor(101) { CannotBeTold = true, Exit = new ChildExit(1, null) };
+        var next = new FakeSuccessor(102);
+        var launcher = new FakeLauncher().Then(standby).Then(next);
+        var keeper = await ReadyAsync(launcher, new FakeWatch(), standby);
+
+        Assert.IsType<HandoverFailed>(keeper.TakeForHandover(TimeProvider.System.GetTimestamp(), CancellationToken.None));
+        keeper.Tick();
+        Assert.Single(launcher.Starts);
+
+        keeper.HandoverFailed(newProcessFailed: false);
+        keeper.Tick();
+        Assert.Equal(2, launcher.Starts.Count);
     }
 
     [Fact]

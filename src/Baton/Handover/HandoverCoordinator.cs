@@ -378,10 +378,7 @@ internal sealed class HandoverCoordinator
             stopNow = _stopAfterHandover;
         }
 
-        if (!fromStandby)
-        {
-            _standby?.HandoverFailed();
-        }
+        _standby?.HandoverFailed(newProcessFailed: !fromStandby);
 
         Say(l => Log.HandoverFailed(l, Environment.ProcessId, failed.Reason));
         _observers.Notify(o => o.HandoverFailed(failed.Reason, failed.Elapsed));

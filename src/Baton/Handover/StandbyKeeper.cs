@@ -38,6 +38,7 @@ internal sealed class StandbyKeeper
     private StandbySnapshot? _failedWith;
     private long _failedAt;
     private bool _started;
+    private bool _handingOver;
 
     public StandbyKeeper(
         SuccessorLauncher launcher, IStandbyWatch watch, Func<IReadOnlyList<InheritedListener>> listeners, int generation, TimeSpan readyTimeout, TimeProvider time, ILogger logger)
@@ -91,7 +92,8 @@ internal sealed class StandbyKeeper
         Standby? died = null;
         lock (_gate)
         {
-            if (_stopping.IsCancellationRequested)
+            // During a handover nothing is started: the standby was taken, and a new one now would be a third process.
+            if (_stopping.IsCancellationRequested || _handingOver)
             {
                 return;
             }
@@ -171,6 +173,7 @@ internal sealed class StandbyKeeper
             standby = _current;
             _current = null;
             _settling = null;
+            _handingOver = true;
         }
 
         if (standby is null)
@@ -223,13 +226,20 @@ internal sealed class StandbyKeeper
         return _launcher.Promote(standby.Child, ((ReadyVerdict)verdict).Message, handoverStart, abandon);
     }
 
-    /// <summary>A handover without the standby failed: the next standby would fail the same way until the files change.</summary>
-    public void HandoverFailed()
+    /// <summary>
+    /// A handover failed: this process serves on, and keeps a standby again. When it had started a new process (not the
+    /// standby), the next standby would fail the same way until the files change.
+    /// </summary>
+    public void HandoverFailed(bool newProcessFailed)
     {
         lock (_gate)
         {
-            _failedWith = _watch.Take();
-            _failedAt = _time.GetTimestamp();
+            _handingOver = false;
+            if (newProcessFailed)
+            {
+                _failedWith = _watch.Take();
+                _failedAt = _time.GetTimestamp();
+            }
         }
     }
 
