@@ -379,7 +379,6 @@ internal sealed class HandoverCoordinator
         }
 
         _standby?.HandoverFailed(newProcessFailed: !fromStandby);
-
         Say(l => Log.HandoverFailed(l, Environment.ProcessId, failed.Reason));
         _observers.Notify(o => o.HandoverFailed(failed.Reason, failed.Elapsed));
         _pendingResult?.TrySetResult(new RestartFailed(failed.Reason, failed.Elapsed));
@@ -391,6 +390,11 @@ internal sealed class HandoverCoordinator
         if (stopNow)
         {
             Stop("a stop requested during the handover");
+        }
+        else
+        {
+            // Serving again: keeps a standby (also where the first one was due as this handover began, and waited).
+            KeepStandby();
         }
     }
 

@@ -28,6 +28,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     /// </summary>
     private const int StandbyWarmUpRounds = 20;
 
+    /// <summary>The longest a standby waits for the JIT to go quiet before it reports ready.</summary>
+    private static readonly TimeSpan StandbySettleTimeout = TimeSpan.FromSeconds(5);
+
     private readonly BatonProcess _process;
     private readonly ListenerRegistry _registry;
     private readonly DrainController _drain;
@@ -340,8 +343,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private void Announce()
     {
         _timeline.Listening();
-        // A successor warms up first, while its gates are closed and its predecessor serves every client.
-        if (_process.Successor is not null && _options.WarmUp)
+        // A successor warms up first, while its gates are closed and its predecessor serves every client (a standby
+        // also settles: see SettleAsync).
+        if (_process.Successor is not null && (_options.WarmUp || _process.IsStandby))
         {
             _ = WarmUpThenAnnounceAsync();
             return;
@@ -354,7 +358,15 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     {
         try
         {
-            await WarmUpAsync().ConfigureAwait(false);
+            if (_options.WarmUp)
+            {
+                await WarmUpAsync().ConfigureAwait(false);
+            }
+
+            if (_process.IsStandby)
+            {
+                await SettleAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
@@ -363,6 +375,33 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
 
         AnnounceNow();
+    }
+
+    /// <summary>
+    /// A standby has time before its "go", and must not spend it after: what a successor compiles once it serves (Baton's
+    /// own code) is compiled now, and "ready" waits until the JIT has gone quiet (the warm-up's methods promoted to
+    /// optimised code in the background). Otherwise that work, at nice 19 on busy cores, is still under way when a SIGHUP
+    /// gives the standby its priority back - and takes the cores from the requests at the moment of the handover.
+    /// </summary>
+    private async Task SettleAsync()
+    {
+        if (!CodePreparation.IsUseful)
+        {
+            return;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (methods, _) = await Task.Run(CodePreparation.PrepareAll).ConfigureAwait(false);
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        for (var quiet = 0; quiet < 2 && System.Diagnostics.Stopwatch.GetElapsedTime(started) < StandbySettleTimeout;)
+        {
+            await Task.Delay(100, _lifetime.ApplicationStopping).ConfigureAwait(false);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            quiet = now == compiled ? quiet + 1 : 0;
+            compiled = now;
+        }
+
+        Log.StandbySettled(_logger, Environment.ProcessId, methods, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     private async Task WarmUpAsync()
@@ -461,9 +500,6 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             if (_process.IsStandby)
             {
                 Log.StandingBy(_logger, pid, _process.Generation, successor.Pid);
-
-                // Its time to spare: Baton's own code is compiled now, rather than after it serves.
-                PrepareHandoverCode();
             }
         }
         else
