@@ -267,6 +267,6 @@ internal static partial class Log
     [LoggerMessage(156, LogLevel.Warning, "Standby process {Pid}: process {ParentPid} it stood by for is gone without telling it to serve (killed or crashed); it stops too (exit code 1)")]
     public static partial void StandbyOrphaned(ILogger logger, int pid, int parentPid);
 
-    [LoggerMessage(157, LogLevel.Information, "Standby process {Pid} settled: {Methods} of Baton's methods compiled ahead, and the JIT quiet, after {Milliseconds} ms")]
+    [LoggerMessage(157, LogLevel.Information, "Standby process {Pid} compiled {Methods} of Baton's methods ahead in {Milliseconds} ms, before it reports ready")]
     public static partial void StandbySettled(ILogger logger, int pid, int methods, long milliseconds);
 }

@@ -28,9 +28,6 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     /// </summary>
     private const int StandbyWarmUpRounds = 20;
 
-    /// <summary>The longest a standby waits for the JIT to go quiet before it reports ready.</summary>
-    private static readonly TimeSpan StandbySettleTimeout = TimeSpan.FromSeconds(5);
-
     private readonly BatonProcess _process;
     private readonly ListenerRegistry _registry;
     private readonly DrainController _drain;
@@ -378,11 +375,13 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     }
 
     /// <summary>
-    /// A standby has time before its "go", and must not spend it after: what a successor compiles once it serves (Baton's
-    /// own code) is compiled now, and "ready" waits until the JIT has gone quiet (the warm-up's methods promoted to
-    /// optimised code in the background). Otherwise that work, at nice 19 on busy cores, is still under way when a SIGHUP
-    /// gives the standby its priority back - and takes the cores from the requests at the moment of the handover.
+    /// A standby has time before its "go", and must not spend it after: Baton's own code, which a successor compiles a
+    /// second after it serves (135-270 ms of a core, on the cores its clients need), is compiled before it reports ready.
     /// </summary>
+    /// <remarks>
+    /// Waiting, as well, until the JIT had gone quiet (the warm-up's methods promoted in the background) was tried: at
+    /// nice 19 under load that took over 2 s, longer than the SIGHUPs were apart, and each SIGHUP waited for it.
+    /// </remarks>
     private async Task SettleAsync()
     {
         if (!CodePreparation.IsUseful)
@@ -390,18 +389,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             return;
         }
 
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var (methods, _) = await Task.Run(CodePreparation.PrepareAll).ConfigureAwait(false);
-        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-        for (var quiet = 0; quiet < 2 && System.Diagnostics.Stopwatch.GetElapsedTime(started) < StandbySettleTimeout;)
-        {
-            await Task.Delay(100, _lifetime.ApplicationStopping).ConfigureAwait(false);
-            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            quiet = now == compiled ? quiet + 1 : 0;
-            compiled = now;
-        }
-
-        Log.StandbySettled(_logger, Environment.ProcessId, methods, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var (methods, elapsed) = await Task.Run(CodePreparation.PrepareAll).ConfigureAwait(false);
+        Log.StandbySettled(_logger, Environment.ProcessId, methods, (long)elapsed.TotalMilliseconds);
     }
 
     private async Task WarmUpAsync()
