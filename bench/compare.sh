@@ -169,7 +169,9 @@ restart_loop() {
       sleep 0.002
     done
     echo "$t0" >> "$d/sighup.ms"; echo "${served:-30000}" >> "$d/serving.ms"; echo "${exited:-30000}" >> "$d/exit.ms"
-    t=$(( start + (k - 1) * interval * 1000 - $(now_ms) ))
+    # The next slot: k was counted up before this SIGHUP, so slot k is the next one's. (It read k - 1 until
+    # 2026-11-26, the slot just used: every run's second SIGHUP followed its first at once, 60-80 ms after it ended.)
+    t=$(( start + k * interval * 1000 - $(now_ms) ))
     [ "$t" -gt 0 ] && sleep "$(awk -v t="$t" 'BEGIN {printf "%.3f", t / 1000}')"
   done
 }

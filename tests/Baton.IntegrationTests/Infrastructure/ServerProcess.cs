@@ -523,6 +523,6 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     [GeneratedRegex(@"Actual pid is (\d+)")]
     private static partial Regex ActualPidRegex();
 
-    [GeneratedRegex(@"(?:Actual pid is|New process|Process|worker) (\d+)")]
+    [GeneratedRegex(@"(?:Actual pid is|New process|Process|worker|[Ss]tandby process) (\d+)")]
     private static partial Regex PidRegex();
 }
