@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# One command for the whole comparison: samples/Hello with Baton against plain Kestrel (the same app with
-# --Hello:PlainKestrel=true, which skips UseBaton), under the JIT (`dotnet Hello.dll`) and NativeAOT, under
+# One command for the whole comparison: samples/Hello with Baton - as it is by default, and with a standby
+# (--Baton:Standby=true) - against plain Kestrel (the same app with --Hello:PlainKestrel=true, which skips UseBaton),
+# under the JIT (`dotnet Hello.dll`) and NativeAOT, under
 # `hey -disable-keepalive` (a new connection per request), `hey` (keep-alive) and `wrk` (keep-alive), with a SIGHUP
 # every INTERVAL seconds and without. Plain Kestrel runs only without restarts: it cannot restart.
 #
 #   bash bench/compare.sh [--duration 16] [--interval 2 (whole seconds)] [--connections 16] [--path '/slow?ms=5'] [--only jit|aot|r2rc]
-#                         [--baton-args '--Baton:WarmUp=false ...'] [--label NAME]
+#                         [--baton-args '--Baton:WarmUp=false ...'] [--label NAME] [--no-standby]
 #
 # --baton-args are added to every Baton server's command line (not plain Kestrel's), to compare settings; --label names
 # the results (table-NAME.md). The servers run with their publish directory as content root, so samples/Hello's
@@ -28,7 +29,7 @@ set -euo pipefail
 trap 'echo "compare.sh: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 
-duration=16; interval=2; connections=16; path='/slow?ms=5'; only=""; baton_args=""; label=""
+duration=16; interval=2; connections=16; path='/slow?ms=5'; only=""; baton_args=""; label=""; no_standby=""
 while [ $# -gt 0 ]; do
   case $1 in
     --duration) duration=$2; shift ;;
@@ -38,6 +39,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --baton-args) baton_args=$2; shift ;;
     --label) label=$2; shift ;;
+    --no-standby) no_standby=1 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -75,12 +77,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server DIR PORT SERVER(baton|plain): starts Hello; returns once it answers (and, for Baton, wrote its pid file).
+# start_server DIR PORT SERVER(baton|standby|plain): starts Hello; returns once it answers (and, for Baton, wrote its pid
+# file; with a standby, once the standby is ready).
 start_server() {
   local d=$1 port=$2 server=$3 args=()
   rm -f "$d/app.pid"
   # shellcheck disable=SC2206 # word splitting of --baton-args is wanted
-  if [ "$server" = plain ]; then args=(--Hello:PlainKestrel=true); else args=($baton_args); fi
+  case $server in
+    plain) args=(--Hello:PlainKestrel=true) ;;
+    standby) args=($baton_args --Baton:Standby=true) ;;
+    *) args=($baton_args) ;;
+  esac
   "${hello[@]}" --contentRoot "$hello_root" --urls "http://127.0.0.1:$port" --Baton:PidFile="$PWD/$d/app.pid" \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Baton=Information "${args[@]}" > "$d/server.log" 2>&1 &
   first=$!
@@ -89,7 +96,7 @@ start_server() {
     if { [ "$server" = plain ] || [ -s "$d/app.pid" ]; } && curl -fs -o /dev/null "http://127.0.0.1:$port/"; then
       # With Baton:Standby, a service's steady state is its serving process and a standby that waits: the first
       # standby's start (once, when the service starts) is not part of what a load measures.
-      if [ "$server" = baton ] && [[ " $baton_args " == *"Baton:Standby=true"* ]]; then
+      if [ "$server" = standby ] || { [ "$server" = baton ] && [[ " $baton_args " == *"Baton:Standby=true"* ]]; }; then
         for _ in $(seq 1 600); do
           grep -q "hands over to it at the next SIGHUP" "$d/server.log" && return 0
           sleep 0.05
@@ -251,7 +258,7 @@ run() {
   [ "$client" = hey-newconn ] && label="hey -disable-keepalive"
   [ "$client" = hey-keepalive ] && label="hey keep-alive"
   local rtlabel=JIT; [ "$rt" = aot ] && rtlabel=NativeAOT; [ "$rt" = r2rc ] && rtlabel="JIT, composite R2R"
-  local srvlabel=Baton; [ "$server" = plain ] && srvlabel="plain Kestrel"
+  local srvlabel=Baton; [ "$server" = plain ] && srvlabel="plain Kestrel"; [ "$server" = standby ] && srvlabel="Baton, standby"
   local row="| $rtlabel | $srvlabel | $label | $count | ${rps:--} | ${failed:--} | ${p50:--} | ${p99:--} | $serving | $exit_ms | $rss |"
   echo "$row" >> "$table"
   echo "$row"
@@ -316,6 +323,10 @@ for rt in "${runtimes[@]}"; do
   for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" no; done
   for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" yes; done
   run "$rt" baton timeline yes
+  if [ -z "$no_standby" ]; then
+    for client in hey-newconn hey-keepalive wrk; do run "$rt" standby "$client" no; done
+    for client in hey-newconn hey-keepalive wrk; do run "$rt" standby "$client" yes; done
+  fi
   timeline_data "$rt" "$rt-baton-timeline-restarts"
   gzip -f "$results/$rt-baton-timeline-restarts.log"  # one line a request: kept, but small
   timelines+=("$rt")
@@ -325,12 +336,18 @@ done
 # and Baton's steady req/s against plain Kestrel's.
 ratios=$results/ratios${only:+-$only}.md
 awk -F' *[|] *' '
-  NR > 2 { key = $2 "|" $4; if ($3 == "plain Kestrel") plain[key] = $6; else if ($5 == 0) { steady[key] = $6; p99[key] = $9 } else { hup[key] = $6; hp99[key] = $9 } ; if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
-  function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
+  NR > 2 {
+    if ($3 == "plain Kestrel") { plain[$2 "|" $4] = $6; plainp99[$2 "|" $4] = $9; next }
+    key = $2 "|" $3 "|" $4
+    if ($5 == 0) { steady[key] = $6; p99[key] = $9 } else { hup[key] = $6; hp99[key] = $9 }
+    if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+  }
+  function r(a, b) { return (a == "" || b == "" || a == "-" || b == "-" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
   END {
-    print "| runtime | client | p99 with SIGHUPs / without | req/s with SIGHUPs / without | req/s Baton / plain Kestrel, no SIGHUPs |"
-    print "| --- | --- | ---: | ---: | ---: |"
-    for (i = 1; i <= n; i++) { k = order[i]; split(k, f, "|"); print "| " f[1] " | " f[2] " | " r(hp99[k], p99[k]) " | " r(hup[k], steady[k]) " | " r(steady[k], plain[k]) " |" }
+    print "| runtime | server | client | p99 with SIGHUPs / without | p99 with SIGHUPs / plain Kestrel | req/s with SIGHUPs / without | req/s without SIGHUPs / plain Kestrel |"
+    print "| --- | --- | --- | ---: | ---: | ---: | ---: |"
+    for (i = 1; i <= n; i++) { k = order[i]; split(k, f, "|"); pk = f[1] "|" f[3]
+      print "| " f[1] " | " f[2] " | " f[3] " | " r(hp99[k], p99[k]) " | " r(hp99[k], plainp99[pk]) " | " r(hup[k], steady[k]) " | " r(steady[k], plain[pk]) " |" }
   }' "$table" > "$ratios"
 echo; cat "$ratios"
 echo
