@@ -2,6 +2,7 @@
 # Soak: many restarts in a row under load, then a check that nothing grew and nothing was left behind.
 #
 #   bash bench/soak.sh [--restarts 1000] [--runtime aot|jit] [--connections 8] [--pause-ms 100] [--path '/slow?ms=5']
+#                      [--baton-args '--Baton:Standby=true'] [--label NAME]
 #
 # samples/Hello (Baton, pid file) serves `hey -disable-keepalive` (a new connection per request) and `wrk` (keep-alive)
 # at once, each with --connections connections. One SIGHUP at a time: each waits for the new pid in the pid file and
@@ -19,7 +20,7 @@ set -euo pipefail
 trap 'echo "soak.sh: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 
-restarts=1000; runtime=aot; connections=8; pause_ms=100; path='/slow?ms=5'
+restarts=1000; runtime=aot; connections=8; pause_ms=100; path='/slow?ms=5'; baton_args=""; label=""
 while [ $# -gt 0 ]; do
   case $1 in
     --restarts) restarts=$2; shift ;;
@@ -27,6 +28,8 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift ;;
     --pause-ms) pause_ms=$2; shift ;;
     --path) path=$2; shift ;;
+    --baton-args) baton_args=$2; shift ;;
+    --label) label=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -37,7 +40,7 @@ case $runtime in aot|jit) ;; *) echo "--runtime takes aot or jit" >&2; exit 2 ;;
 bash scripts/apt-ensure.sh wrk hey curl
 source bench/lib.sh
 
-results=bench/results/$(date -u +%Y-%m-%d)-soak-$runtime
+results=bench/results/$(date -u +%Y-%m-%d)-soak-$runtime${label:+-$label}
 mkdir -p "$results"
 dir=artifacts/soak-$runtime
 rm -rf "$dir"; mkdir -p "$dir"
@@ -56,7 +59,8 @@ state() { local _p _c st; { read -r _p _c st _ < "/proc/$1/stat"; } 2>/dev/null 
 
 port=$(bench_port)
 url="http://127.0.0.1:$port$path"
-start_hello "$dir" "$port" "$dir/server.log"
+# shellcheck disable=SC2086 # word splitting of --baton-args is wanted
+start_hello "$dir" "$port" "$dir/server.log" $baton_args
 echo "$(cat "$dir/app.pid")" > "$dir/pids"
 
 # Bounded: far longer than the restarts need (3 s each at most), and stopped with SIGINT as soon as they are done.
@@ -115,6 +119,10 @@ cp "$dir/server.log" "$results/server.log"; gzip -f "$results/server.log"  # kep
 # Everything the run started must be gone: no pid alive, no zombie (a zombie's parent is named). An old process is
 # the child of its predecessor, which has exited: it was re-parented to init (or the nearest subreaper), whose job
 # reaping it is. Up to 10 s for that, then whatever is left counts.
+# Every process the log names counts too: a standby (Baton:Standby) never serves unless a SIGHUP reaches it, and one
+# stopped or replaced must be gone like the rest.
+grep -oE '([Ss]tandby process|New process|Process) [0-9]+' "$dir/server.log" | grep -oE '[0-9]+$' | sort -u >> "$dir/pids" || true
+sort -u -o "$dir/pids" "$dir/pids"
 for _ in $(seq 1 100); do
   pending=0
   while read -r pid; do [ -n "$(state "$pid")" ] && pending=1 && break; done < "$dir/pids"
@@ -169,7 +177,7 @@ awk -v a="$rss_late" -v b="$rss_early" 'BEGIN {exit !(a <= b * 1.10)}' || verdic
 {
   echo "## Soak: $completed of $restarts restarts, samples/Hello $runtime, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "\`bash bench/soak.sh --restarts $restarts --runtime $runtime --connections $connections --pause-ms $pause_ms --path '$path'\`, $elapsed_s s of restarts"
+  echo "\`bash bench/soak.sh --restarts $restarts --runtime $runtime --connections $connections --pause-ms $pause_ms --path '$path'${baton_args:+ --baton-args '$baton_args'}\`, $elapsed_s s of restarts"
   echo
   echo "| | value |"
   echo "| --- | ---: |"
@@ -182,6 +190,7 @@ awk -v a="$rss_late" -v b="$rss_early" 'BEGIN {exit !(a <= b * 1.10)}' || verdic
   echo "| descriptors of the serving process, restarts $((skip + 1))-$((skip + window)) median -> last $window median (max) | $fds_early -> $fds_late ($fds_max) |"
   echo "| VmRSS KiB, same windows (max) | $rss_early -> $rss_late, x$rss_ratio ($rss_max) |"
   echo "| threads, same windows | $threads_early -> $threads_late |"
+  echo "| processes the run saw (each generation, and every standby the log names) | $(wc -l < "$dir/pids") |"
   echo "| processes of the run still alive at the end | $left |"
   echo "| zombies among them | $zombies${zombie_list:+ (}${zombie_list# }${zombie_list:+)} |"
   echo "| verdict | **$verdict** |"
