@@ -197,12 +197,25 @@ public sealed partial class StandbyTests
         await using var server = await ServerProcess.StartAsync(SampleApp.Hello, Standby);
         var standby = await StandbyReadyAsync(server, server.RootPid);
 
+        // It stands by at nice 19 (where it may take its parent's priority back; else at its parent's).
+        var parentNice = SuccessorPriorityTests.NiceValues(server.RootPid).Distinct().Single();
+        var lowered = !server.Log.Contains("Baton:StandbyNice=19 is left out", StringComparison.Ordinal);
+        Assert.All(SuccessorPriorityTests.NiceValues(standby), n => Assert.Equal(lowered ? 19 : parentNice, n));
+
         server.Signal(standby, Posix.SIGHUP);
         await server.WaitForLineAsync(l => l.Contains($"SIGHUP refused by process {standby}: it is a standby, it has not been told to serve yet", StringComparison.Ordinal) && l.Contains($"send SIGHUP to process {server.RootPid}", StringComparison.Ordinal));
         Assert.Equal(server.RootPid, server.ReadPidFile());
         await server.AssertOnlyServerAsync(server.RootPid, alsoAlive: standby);
 
         Assert.Equal(standby, await server.RestartAsync(server.RootPid));
+
+        // Told "go", it serves at its parent's priority.
+        if (lowered)
+        {
+            await server.WaitForLineAsync(l => l.Contains($"Process {standby} serves at its parent's priority again (nice {parentNice})", StringComparison.Ordinal));
+        }
+
+        Assert.All(SuccessorPriorityTests.NiceValues(standby), n => Assert.Equal(parentNice, n));
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class SuccessorPriorityTests
 
     /// <summary>The nice value of each thread of <paramref name="pid"/> (field 19 of /proc/PID/task/TID/stat).</summary>
     /// <remarks>A thread that ends between the listing and the read is left out.</remarks>
-    private static List<int> NiceValues(int pid) =>
+    internal static List<int> NiceValues(int pid) =>
         Directory.EnumerateDirectories($"/proc/{pid}/task")
             .Select(task => ReadOrNull(Path.Combine(task, "stat")))
             .OfType<string>()

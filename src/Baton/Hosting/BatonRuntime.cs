@@ -78,7 +78,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         _control = _pidFile is null ? null : OpenControl(Control.ControlProtocol.SocketPathFor(_pidFile.Path));
         var passedOn = new PassedOn(() => _control?.Descriptor ?? -1, process.Supervisor?.Descriptor ?? -1);
         var launcher = new SuccessorLauncher(
-            new SpawningLauncher(process.Command, process.Streams, passedOn, standby => standby ? StandbyPriority() : SuccessorPriorityFor(_options.SuccessorNice)), time);
+            new SpawningLauncher(process.Command, process.Streams, passedOn, LoweredPriority), time);
         IEnumerable<IBatonObserver> own = [.. new IBatonObserver?[] { _control, process.Supervisor }.OfType<IBatonObserver>()];
         var standbyKeeper = _options.Standby
             ? new StandbyKeeper(launcher, CreateStandbyWatch(), () => _registry.Snapshot(), process.Generation, _options.ReadyTimeout, time, _logger)
@@ -90,9 +90,13 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     public HandoverCoordinator Coordinator { get; }
 
-    /// <summary>A lower priority for successors, where this process may give it back to them; else none, said once.</summary>
-    private SuccessorPriority? SuccessorPriorityFor(int nice)
+    /// <summary>
+    /// A lower priority for a new process (<see cref="BatonOptions.SuccessorNice"/>, or <see cref="BatonOptions.StandbyNice"/>
+    /// for a standby), where this process may give it back to it; else none, and why is said once.
+    /// </summary>
+    private SuccessorPriority? LoweredPriority(bool standby)
     {
+        var nice = standby ? _options.StandbyNice : _options.SuccessorNice;
         if (nice == 0)
         {
             return null;
@@ -100,10 +104,11 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
         if (!NiceValues.CanLowerAgain())
         {
-            if (!_niceLeftOutSaid)
+            ref var said = ref standby ? ref _standbyNiceLeftOutSaid : ref _niceLeftOutSaid;
+            if (!said)
             {
-                _niceLeftOutSaid = true;
-                Log.SuccessorNiceNotAllowed(_logger, Environment.ProcessId, nice);
+                said = true;
+                (standby ? (Action<ILogger, int, int>)Log.StandbyNiceNotAllowed : Log.SuccessorNiceNotAllowed)(_logger, Environment.ProcessId, nice);
             }
 
             return null;
@@ -113,38 +118,11 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         return new SuccessorPriority(nice, _process.RestoreNice ?? NiceValues.Current());
     }
 
-    private StandbyWatch CreateStandbyWatch()
-    {
-        var watch = new StandbyWatch(
-            (Microsoft.Extensions.Configuration.IConfiguration)_services.GetService(typeof(Microsoft.Extensions.Configuration.IConfiguration))!,
-            ((IHostEnvironment?)_services.GetService(typeof(IHostEnvironment)))?.ContentRootPath ?? Environment.CurrentDirectory,
-            _options.StandbyWatch,
-            _process.Command);
-        return watch;
-    }
-
-    /// <summary>A standby stands by at the lowest priority it can take back at "go"; at this process's own where it cannot.</summary>
-    private SuccessorPriority? StandbyPriority()
-    {
-        var nice = _options.StandbyNice;
-        if (nice == 0)
-        {
-            return null;
-        }
-
-        if (!NiceValues.CanLowerAgain())
-        {
-            if (!_standbyNiceLeftOutSaid)
-            {
-                _standbyNiceLeftOutSaid = true;
-                Log.StandbyNiceNotAllowed(_logger, Environment.ProcessId, nice);
-            }
-
-            return null;
-        }
-
-        return new SuccessorPriority(nice, _process.RestoreNice ?? NiceValues.Current());
-    }
+    private StandbyWatch CreateStandbyWatch() => new(
+        (Microsoft.Extensions.Configuration.IConfiguration)_services.GetService(typeof(Microsoft.Extensions.Configuration.IConfiguration))!,
+        ((IHostEnvironment?)_services.GetService(typeof(IHostEnvironment)))?.ContentRootPath ?? Environment.CurrentDirectory,
+        _options.StandbyWatch,
+        _process.Command);
 
     public IReadOnlyList<InheritedListener> Listeners => _registry.Snapshot();
 
