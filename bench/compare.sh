@@ -7,7 +7,9 @@
 #
 #   bash bench/compare.sh [--duration 16] [--interval 2 (whole seconds)] [--connections 16] [--path '/slow?ms=5'] [--only jit|aot|r2rc]
 #                         [--baton-args '--Baton:WarmUp=false ...'] [--label NAME] [--no-standby]
+#                         [--clients 'hey-newconn hey-keepalive wrk timeline'] [--servers 'plain baton standby']
 #
+# --clients and --servers run a part of the table (for comparing settings quickly; the default is all of it).
 # --baton-args are added to every Baton server's command line (not plain Kestrel's), to compare settings; --label names
 # the results (table-NAME.md). The servers run with their publish directory as content root, so samples/Hello's
 # appsettings.json applies (Baton:WarmUpPaths among them).
@@ -30,6 +32,7 @@ trap 'echo "compare.sh: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 
 duration=16; interval=2; connections=16; path='/slow?ms=5'; only=""; baton_args=""; label=""; no_standby=""
+clients="hey-newconn hey-keepalive wrk timeline"; servers="plain baton standby"
 while [ $# -gt 0 ]; do
   case $1 in
     --duration) duration=$2; shift ;;
@@ -40,6 +43,8 @@ while [ $# -gt 0 ]; do
     --baton-args) baton_args=$2; shift ;;
     --label) label=$2; shift ;;
     --no-standby) no_standby=1 ;;
+    --clients) clients=$2; shift ;;
+    --servers) servers=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -319,17 +324,25 @@ for rt in "${runtimes[@]}"; do
   rm -f "$results/$rt-"* "$results/timeline-$rt"*
   case $rt in aot) publish_hello "$dir" true ;; r2rc) publish_hello "$dir" r2rc ;; *) publish_hello "$dir" false ;; esac
   hello_root=$PWD/$dir/hello
-  for client in hey-newconn hey-keepalive wrk; do run "$rt" plain "$client" no; done
-  for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" no; done
-  for client in hey-newconn hey-keepalive wrk; do run "$rt" baton "$client" yes; done
-  run "$rt" baton timeline yes
-  if [ -z "$no_standby" ]; then
-    for client in hey-newconn hey-keepalive wrk; do run "$rt" standby "$client" no; done
-    for client in hey-newconn hey-keepalive wrk; do run "$rt" standby "$client" yes; done
+  loads=()
+  for client in hey-newconn hey-keepalive wrk; do [[ " $clients " == *" $client "* ]] && loads+=("$client"); done
+  if [[ " $servers " == *" plain "* ]]; then
+    for client in "${loads[@]}"; do run "$rt" plain "$client" no; done
   fi
-  timeline_data "$rt" "$rt-baton-timeline-restarts"
-  gzip -f "$results/$rt-baton-timeline-restarts.log"  # one line a request: kept, but small
-  timelines+=("$rt")
+  if [[ " $servers " == *" baton "* ]]; then
+    for client in "${loads[@]}"; do run "$rt" baton "$client" no; done
+    for client in "${loads[@]}"; do run "$rt" baton "$client" yes; done
+    [[ " $clients " == *" timeline "* ]] && run "$rt" baton timeline yes
+  fi
+  if [ -z "$no_standby" ] && [[ " $servers " == *" standby "* ]]; then
+    for client in "${loads[@]}"; do run "$rt" standby "$client" no; done
+    for client in "${loads[@]}"; do run "$rt" standby "$client" yes; done
+  fi
+  if [ -s "$results/$rt-baton-timeline-restarts.log" ]; then
+    timeline_data "$rt" "$rt-baton-timeline-restarts"
+    gzip -f "$results/$rt-baton-timeline-restarts.log"  # one line a request: kept, but small
+    timelines+=("$rt")
+  fi
 done
 
 # The ratios issue #10 sets targets on, from the rows above (same run): p99 and req/s with SIGHUPs against without,
@@ -351,5 +364,5 @@ awk -F' *[|] *' '
   }' "$table" > "$ratios"
 echo; cat "$ratios"
 echo
-plot_timeline "${timelines[@]}"
+[ ${#timelines[@]} -gt 0 ] && plot_timeline "${timelines[@]}"
 echo "table and raw output: $results/"
