@@ -75,6 +75,8 @@ public static class BatonHostingExtensions
         var restoreNice = int.TryParse(Environment.GetEnvironmentVariable(HandoverVariables.RestoreNice), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var nice)
             && nice is >= -20 and <= 19 ? nice : (int?)null;
 
+        var leaveIdle = Environment.GetEnvironmentVariable(HandoverVariables.LeaveIdle) == "1";
+
         // Started ahead of any SIGHUP (Baton:Standby): it waits for its "go" as long as it takes.
         var standby = Environment.GetEnvironmentVariable(HandoverVariables.Standby) == "1";
 
@@ -100,7 +102,7 @@ public static class BatonHostingExtensions
             ProcessEnvironment.Unset(variable);
         }
 
-        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor, restoreNice, standby);
+        var process = new BatonProcess(SuccessorCommand.CaptureCurrent(), streams, inherited, control, supervisor, restoreNice, standby, leaveIdle);
         if (process.Successor is { } successor)
         {
             // A successor that dies while starting (say, Kestrel cannot bind a new endpoint) tells its parent why, so the

@@ -104,6 +104,14 @@ public sealed class BatonOptions
     public int StandbyNice { get; set; } = 19;
 
     /// <summary>
+    /// A standby also starts and waits under Linux's SCHED_IDLE policy (where this process runs under the default one and
+    /// may give a lowered priority back, as for <see cref="StandbyNice"/>): the scheduler runs it only on a core nothing
+    /// else wants, and a thread of the serving process that wakes up takes its core at once. It takes this process's
+    /// policy back at "go".
+    /// </summary>
+    public bool StandbyIdle { get; set; }
+
+    /// <summary>
     /// More files a standby depends on (relative to the content root), for files the app reads itself at start-up:
     /// when one changes, the standby is replaced before it could serve what the file said before.
     /// </summary>

@@ -267,6 +267,12 @@ internal static partial class Log
     [LoggerMessage(156, LogLevel.Warning, "Standby process {Pid}: process {ParentPid} it stood by for is gone without telling it to serve (killed or crashed); it stops too (exit code 1)")]
     public static partial void StandbyOrphaned(ILogger logger, int pid, int parentPid);
 
+    [LoggerMessage(158, LogLevel.Debug, "Process {Pid} in its first {Seconds} s of serving: the JIT compiled {Methods} method(s) in {Milliseconds} ms, {Collections} garbage collection(s)")]
+    public static partial void JitAfterServing(ILogger logger, int pid, int seconds, long methods, long milliseconds, int collections);
+
+    [LoggerMessage(159, LogLevel.Information, "Standby process {Pid} warmed up on while it waited: {Rounds} round(s) in {Milliseconds} ms, {Methods} method(s) compiled; stopped: {Outcome}")]
+    public static partial void StandbyWarmedOn(ILogger logger, int pid, int rounds, long milliseconds, long methods, string outcome);
+
     [LoggerMessage(157, LogLevel.Information, "Standby process {Pid} compiled {Methods} of Baton's methods ahead in {Milliseconds} ms, before it reports ready")]
     public static partial void StandbySettled(ILogger logger, int pid, int methods, long milliseconds);
 }

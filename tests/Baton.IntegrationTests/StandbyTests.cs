@@ -12,6 +12,9 @@ namespace Baton.IntegrationTests;
 /// </summary>
 public sealed partial class StandbyTests
 {
+    [GeneratedRegex(@"while it waited: (\d+) round\(s\)")]
+    private static partial Regex WarmedOnRounds();
+
     private static readonly string[] Standby = ["--Baton:Standby=true"];
 
     [Theory]
@@ -216,6 +219,75 @@ public sealed partial class StandbyTests
         }
 
         Assert.All(SuccessorPriorityTests.NiceValues(standby), n => Assert.Equal(parentNice, n));
+    }
+
+    [Fact]
+    public async Task A_standby_warms_up_on_while_it_waits_until_the_jit_is_quiet_and_a_sighup_meanwhile_ends_that_at_once()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, [.. Standby, "--Logging:LogLevel:Baton=Debug"]);
+        var standby = await StandbyReadyAsync(server, server.RootPid);
+        if (SampleApp.Hello.IsNative)
+        {
+            // Compiled at publish: nothing for the JIT to promote, so a standby has nothing to go on with.
+            var handedTo = await server.RestartAsync(server.RootPid);
+            Assert.Equal(standby, handedTo);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.DoesNotContain("warmed up on while it waited", server.Log, StringComparison.Ordinal);
+            return;
+        }
+
+        // Left alone, it warms up on until the JIT has nothing left to compile - and compiled something on the way: the
+        // promotions its warm-up before "ready" set off.
+        var quiet = await server.WaitForLineAsync(l => l.Contains($"Standby process {standby} warmed up on while it waited", StringComparison.Ordinal), TimeSpan.FromSeconds(45));
+        Assert.Contains("stopped: the JIT had nothing left to compile", quiet, StringComparison.Ordinal);
+        var rounds = int.Parse(WarmedOnRounds().Match(quiet).Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(rounds, 40, 100_000);
+
+        // Its own standby, told to serve while it still warms up: the SIGHUP ends that, and takes no longer for it.
+        var next = await server.RestartAsync(server.RootPid);
+        Assert.Equal(standby, next);
+        await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(20));
+        var second = await StandbyReadyAsync(server, next);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(second, await server.RestartAsync(next));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the handover took {clock.Elapsed}");
+        var told = await server.WaitForLineAsync(l => l.Contains($"Standby process {second} warmed up on while it waited", StringComparison.Ordinal));
+        Assert.Contains("stopped: told to serve", told, StringComparison.Ordinal);
+        await server.WaitForLineAsync(l => l.Contains($"Process {second} in its first 2 s of serving: the JIT compiled", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_StandbyIdle_a_standby_waits_under_SCHED_IDLE_and_serves_under_its_parents_policy()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, [.. Standby, "--Baton:StandbyIdle=true"]);
+        var standby = await StandbyReadyAsync(server, server.RootPid);
+        Assert.All(SuccessorPriorityTests.Policies(server.RootPid), p => Assert.Equal(0, p));
+        var parentNice = SuccessorPriorityTests.NiceValues(server.RootPid).Distinct().Single();
+
+        // Only where it may be taken back (as the nice value); else the standby runs as its parent does.
+        var lowered = !server.Log.Contains("Baton:StandbyNice=19 is left out", StringComparison.Ordinal);
+        Assert.All(SuccessorPriorityTests.Policies(standby), p => Assert.Equal(lowered ? 5 : 0, p));
+
+        Assert.Equal(standby, await server.RestartAsync(server.RootPid));
+        if (lowered)
+        {
+            await server.WaitForLineAsync(l => l.Contains($"Process {standby} serves at its parent's priority again", StringComparison.Ordinal));
+        }
+
+        // Every thread, within a look again 250 ms after "go" (for one that was being created as its priority was set).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        while (SuccessorPriorityTests.Policies(standby).Any(p => p != 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.All(SuccessorPriorityTests.Policies(standby), p => Assert.Equal(0, p));
+        Assert.All(SuccessorPriorityTests.NiceValues(standby), n => Assert.Equal(parentNice, n));
+
+        // Its own standby, started from a process that serves under SCHED_OTHER again, waits under SCHED_IDLE in turn.
+        await server.WaitForExitAsync(server.RootPid, TimeSpan.FromSeconds(20));
+        var next = await StandbyReadyAsync(server, standby);
+        Assert.All(SuccessorPriorityTests.Policies(next), p => Assert.Equal(lowered ? 5 : 0, p));
     }
 
     [Fact]

@@ -44,12 +44,22 @@ public sealed class SuccessorPriorityTests
 
     /// <summary>The nice value of each thread of <paramref name="pid"/> (field 19 of /proc/PID/task/TID/stat).</summary>
     /// <remarks>A thread that ends between the listing and the read is left out.</remarks>
-    internal static List<int> NiceValues(int pid) =>
+    internal static List<int> NiceValues(int pid) => ThreadStatField(pid, 16);
+
+    /// <summary>The scheduling policy of each thread of <paramref name="pid"/> (0 SCHED_OTHER, 5 SCHED_IDLE).</summary>
+    internal static List<int> Policies(int pid) => ThreadStatField(pid, 38);
+
+    /// <summary>
+    /// A field of /proc/PID/task/TID/stat (counted from the state, the first after the name) for each thread - but the
+    /// one a process runs only to start a standby at a lower priority ("Baton niced spawn"), which ends once it has.
+    /// </summary>
+    private static List<int> ThreadStatField(int pid, int field) =>
         Directory.EnumerateDirectories($"/proc/{pid}/task")
             .Select(task => ReadOrNull(Path.Combine(task, "stat")))
             .OfType<string>()
+            .Where(stat => !stat[(stat.IndexOf('(') + 1)..].StartsWith("Baton niced", StringComparison.Ordinal))
             .Select(stat => stat[(stat.LastIndexOf(')') + 2)..].Split(' '))
-            .Select(fields => int.Parse(fields[16], CultureInfo.InvariantCulture))
+            .Select(fields => int.Parse(fields[field], CultureInfo.InvariantCulture))
             .ToList();
 
     private static string? ReadOrNull(string path)

@@ -57,6 +57,43 @@ public sealed class NiceValuesTests
     }
 
     [Fact]
+    public void With_idle_the_niced_thread_runs_under_SCHED_IDLE_and_the_caller_keeps_its_policy()
+    {
+        Assert.True(Interop.NiceValues.RunsNormalPolicy());
+        var policy = Interop.NiceValues.RunNiced(1, () => PolicyOf(Interop.Libc.GetTid()), idle: true);
+        Assert.Equal(Interop.Libc.SCHED_IDLE, policy);
+        Assert.Equal(Interop.Libc.SCHED_OTHER, PolicyOf(Interop.Libc.GetTid()));
+    }
+
+    [Fact]
+    public void Leaving_idle_sets_a_thread_under_SCHED_IDLE_back_to_SCHED_OTHER_with_the_nice_value()
+    {
+        // Every thread is set to the caller's own nice value: only the one RunNiced made differs, the runner's are left as
+        // they are. Taking a nice value back needs a privilege (CAP_SYS_NICE, RLIMIT_NICE): without it, false and nothing
+        // changed is the answer to check.
+        var mine = Interop.NiceValues.Current();
+        var allowed = Interop.NiceValues.CanLowerAgain();
+        var (during, restored, after, niceAfter) = Interop.NiceValues.RunNiced(3, () =>
+        {
+            var tid = Interop.Libc.GetTid();
+            var idle = PolicyOf(tid);
+            var restored = Interop.NiceValues.TrySetAllThreads(mine, leaveIdle: true);
+            return (idle, restored, PolicyOf(tid), Interop.NiceValues.Current());
+        }, idle: true);
+        Assert.Equal(Interop.Libc.SCHED_IDLE, during);
+        Assert.Equal(allowed, restored);
+        Assert.Equal(allowed ? mine : Math.Min(19, mine + 3), niceAfter);
+        if (allowed)
+        {
+            Assert.Equal(Interop.Libc.SCHED_OTHER, after);
+        }
+
+        Assert.Equal(Interop.Libc.SCHED_OTHER, PolicyOf(Interop.Libc.GetTid()));
+    }
+
+    private static int PolicyOf(int tid) => Interop.Libc.SchedGetScheduler(tid);
+
+    [Fact]
     public void A_failure_on_the_niced_thread_reaches_the_caller() =>
         Assert.Throws<InvalidOperationException>(() => Interop.NiceValues.RunNiced<int>(1, () => throw new InvalidOperationException("spawn failed")));
 }

@@ -59,6 +59,12 @@ internal static class HandoverVariables
     public const string RestoreNice = "BATON_RESTORE_NICE";
 
     /// <summary>
+    /// "1" when a successor was also started under SCHED_IDLE (Baton:StandbyIdle): with its nice value, it takes
+    /// SCHED_OTHER back, its parent's policy.
+    /// </summary>
+    public const string LeaveIdle = "BATON_LEAVE_SCHED_IDLE";
+
+    /// <summary>
     /// "1" for a standby (Baton:Standby): a successor started ahead of any SIGHUP, which waits for its "go" as long as
     /// it takes and writes the pid file only then.
     /// </summary>

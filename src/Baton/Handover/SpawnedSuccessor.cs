@@ -53,8 +53,11 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
             var pid = priority is { } nice
                 ? NiceValues.RunNiced(nice.RaiseBy, () => ProcessSpawner.Spawn(request with
                 {
-                    Environment = [.. environment, $"{HandoverVariables.RestoreNice}={nice.RestoreTo.ToString(System.Globalization.CultureInfo.InvariantCulture)}"],
-                }))
+                    Environment = [
+                        .. environment,
+                        $"{HandoverVariables.RestoreNice}={nice.RestoreTo.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+                        .. nice.Idle ? [HandoverVariables.LeaveIdle + "=1"] : Array.Empty<string>()],
+                }), nice.Idle)
                 : ProcessSpawner.Spawn(request);
             return new SpawnedSuccessor(pid, channel, new StandardErrorRelay(stderrRead, keepTail: true), priority);
         }
@@ -119,7 +122,7 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
         if (_priority is { } priority)
         {
             // Allowed: the priority was lowered only where it may be taken back (see NiceValues.CanLowerAgain).
-            _ = NiceValues.TrySetAllThreads(priority.RestoreTo, Pid);
+            _ = NiceValues.TrySetAllThreads(priority.RestoreTo, Pid, priority.Idle);
         }
     }
 
@@ -159,5 +162,8 @@ internal sealed class SpawningLauncher(SuccessorCommand command, StandardStreams
     public void RequestStop(int pid) => _ = ChildProcesses.Signal(pid, Libc.SIGTERM);
 }
 
-/// <summary>A successor starts <paramref name="RaiseBy"/> nice values lower in priority, and takes <paramref name="RestoreTo"/> back at "go".</summary>
-internal sealed record SuccessorPriority(int RaiseBy, int RestoreTo);
+/// <summary>
+/// A successor starts <paramref name="RaiseBy"/> nice values lower in priority - and, with <paramref name="Idle"/>, under
+/// SCHED_IDLE - and takes <paramref name="RestoreTo"/> (under SCHED_OTHER) back at "go".
+/// </summary>
+internal sealed record SuccessorPriority(int RaiseBy, int RestoreTo, bool Idle = false);

@@ -8,13 +8,16 @@ namespace Baton.Hosting;
 /// successor is started the same way), what it inherited, and - in a successor - its side of the handover.
 /// </summary>
 internal sealed class BatonProcess(
-    SuccessorCommand command, StandardStreams streams, InheritedState? inherited, int? controlDescriptor = null, int? supervisorDescriptor = null, int? restoreNice = null, bool standby = false)
+    SuccessorCommand command, StandardStreams streams, InheritedState? inherited, int? controlDescriptor = null, int? supervisorDescriptor = null, int? restoreNice = null, bool standby = false, bool leaveIdle = false)
 {
     /// <summary>A successor started as a standby (Baton:Standby), ahead of any SIGHUP: it writes the pid file only at "go".</summary>
     public bool IsStandby { get; } = inherited is not null && standby;
 
     /// <summary>A successor started with a raised nice value (Baton:SuccessorNice): the value to take back at "go".</summary>
     public int? RestoreNice { get; } = inherited is null ? null : restoreNice;
+
+    /// <summary>Started under SCHED_IDLE too (Baton:StandbyIdle): it takes SCHED_OTHER back with <see cref="RestoreNice"/>.</summary>
+    public bool LeaveIdle { get; } = inherited is not null && restoreNice is not null && leaveIdle;
 
     /// <summary>The control socket a predecessor handed over; null when none.</summary>
     public int? ControlDescriptor { get; } = controlDescriptor;

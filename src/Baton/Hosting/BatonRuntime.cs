@@ -22,11 +22,26 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
 
+    /// <summary>When a process that took its priority back at "go" looks once more for a thread that started with the lowered one.</summary>
+    private static readonly TimeSpan StragglerLook = TimeSpan.FromMilliseconds(250);
+
     /// <summary>
     /// A standby's warm-up rounds: it has time to spare before its "go", and enough calls (two requests a path each
     /// round) take the hot paths past the JIT's call-count threshold (30), to optimised code before the first client.
     /// </summary>
     private const int StandbyWarmUpRounds = 20;
+
+    /// <summary>
+    /// A standby that waits goes on warming up until the JIT has had nothing to compile for this many rounds in a row
+    /// (and <see cref="StandbyQuietTime"/>): enough calls for a hot method's two promotions (instrumented, then
+    /// optimised; 30 calls each, two requests a path a round) to have come and been compiled.
+    /// </summary>
+    private const int StandbyQuietRounds = 40;
+
+    private static readonly TimeSpan StandbyQuietTime = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long a standby may go on warming up while it waits, at most.</summary>
+    private static readonly TimeSpan StandbyWarmingLimit = TimeSpan.FromSeconds(30);
 
     private readonly BatonProcess _process;
     private readonly ListenerRegistry _registry;
@@ -43,6 +58,10 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly ConnectionTracker _connections;
     private readonly ConnectionMover _mover;
     private readonly StartupTimeline _timeline;
+
+    // A standby's: what its warm-up requested, to go on with while it waits; and "go" or a stop, which end that.
+    private (WarmUpTarget Target, IReadOnlyList<string> Paths, TimeSpan HeadWait)? _warmUpPlan;
+    private readonly CancellationTokenSource _warmingEnds = new();
     private volatile bool _accepted;
     private bool _niceLeftOutSaid;
     private bool _standbyNiceLeftOutSaid;
@@ -115,7 +134,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
 
         // This process's own value: the one it was started with lowered, it took its parent's back at "go".
-        return new SuccessorPriority(nice, _process.RestoreNice ?? NiceValues.Current());
+        return new SuccessorPriority(nice, _process.RestoreNice ?? NiceValues.Current(), standby && _options.StandbyIdle && NiceValues.RunsNormalPolicy());
     }
 
     private StandbyWatch CreateStandbyWatch() => new(
@@ -200,6 +219,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
     public async Task StopAcceptingAsync(bool keepSocketsOpen)
     {
+        // A standby stopped before its "go" (replaced, or the service stops): its warm-up connections must not hold
+        // the drain, and none may start during it. (The host's own stopping token fires only after the drain.)
+        _warmingEnds.Cancel();
         foreach (var listener in _registry.StopAccepting())
         {
             await listener.StopAcceptingAsync(keepSocketsOpen).ConfigureAwait(false);
@@ -401,6 +423,11 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         using var loopback = new WarmUp.LoopbackConnections(_logger);
         var rounds = _process.IsStandby && CodePreparation.IsUseful ? StandbyWarmUpRounds : WarmUp.Rounds;
         var report = await WarmUp.RunAsync(target, loopback, paths, headWait, budget, _lifetime.ApplicationStopping, rounds).ConfigureAwait(false);
+        if (_process.IsStandby)
+        {
+            _warmUpPlan = (target, report.Answered, headWait);
+        }
+
         _timeline.WarmedUp();
         Log.WarmedUp(_logger, pid, report.Statuses.Count, paths.Count, (long)report.Elapsed.TotalMilliseconds, report.Summary);
     }
@@ -467,6 +494,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
             if (_process.IsStandby)
             {
                 Log.StandingBy(_logger, pid, _process.Generation, successor.Pid);
+                _ = Task.Run(KeepWarmingAsync);
             }
         }
         else
@@ -529,14 +557,22 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
 
         _accepted = true;
+        _warmingEnds.Cancel();
+        ReportJitAfterServing();
 
         // Started with a lower priority (Baton:SuccessorNice, Baton:StandbyNice): it takes its parent's back before its
         // first connection, not after.
         if (_process.RestoreNice is { } nice)
         {
-            if (NiceValues.TrySetAllThreads(nice))
+            if (NiceValues.TrySetAllThreads(nice, leaveIdle: _process.LeaveIdle))
             {
                 Log.PriorityRestored(_logger, Environment.ProcessId, nice);
+
+                // A thread being created as the passes ran (the clone begun by a thread not yet changed, and listed only
+                // after the last pass) started with the lowered priority: looked for again once the burst of "go" is over.
+                // Seen under SCHED_IDLE, where a thread in the middle of creating one waits longest for a core.
+                var leaveIdle = _process.LeaveIdle;
+                _ = Task.Delay(StragglerLook).ContinueWith(_ => NiceValues.TrySetAllThreads(nice, leaveIdle: leaveIdle), TaskScheduler.Default);
             }
             else
             {
@@ -594,6 +630,90 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         {
             Log.AfterAcceptFailed(_logger, pid, ex);
         }
+    }
+
+    /// <summary>
+    /// A standby that waits warms up on, while the JIT still finds something to compile: its warm-up before "ready" ran
+    /// the hot paths' code, but the JIT promotes a method to optimised code only for calls counted once the start-up's
+    /// compiling has paused (100 ms), and compiles it in the background after that. Without this, those promotions -
+    /// about a thousand methods, 270-350 ms of a core for samples/Hello - came in the first second after "go", on the
+    /// cores the clients need. Runs at the standby's priority; "go" or a stop ends it at once.
+    /// </summary>
+    private async Task KeepWarmingAsync()
+    {
+        if (_warmUpPlan is not { } plan || plan.Paths.Count == 0 || !CodePreparation.IsUseful)
+        {
+            return;
+        }
+
+        var pid = Environment.ProcessId;
+        try
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(_warmingEnds.Token, _lifetime.ApplicationStopping);
+            using var loopback = new WarmUp.LoopbackConnections(_logger);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var startCount = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var count = startCount;
+            var quietSince = started;
+            int rounds = 0, quietRounds = 0;
+            var outcome = "the JIT had nothing left to compile";
+            while (true)
+            {
+                if (stop.IsCancellationRequested)
+                {
+                    outcome = _accepted ? "told to serve" : "stopping";
+                    break;
+                }
+
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > StandbyWarmingLimit)
+                {
+                    outcome = "time limit";
+                    break;
+                }
+
+                _ = await WarmUp.RunAsync(plan.Target, loopback, plan.Paths, plan.HeadWait, plan.HeadWait, stop.Token, rounds: 1).ConfigureAwait(false);
+                rounds++;
+                var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                if (now != count)
+                {
+                    count = now;
+                    quietRounds = 0;
+                    quietSince = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+                else if (++quietRounds >= StandbyQuietRounds && System.Diagnostics.Stopwatch.GetElapsedTime(quietSince) >= StandbyQuietTime)
+                {
+                    break;
+                }
+            }
+
+            Log.StandbyWarmedOn(_logger, pid, rounds, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, count - startCount, outcome);
+        }
+        catch (Exception ex)
+        {
+            Log.WarmUpFailed(_logger, pid, ex);
+        }
+    }
+
+    /// <summary>
+    /// How much the JIT still had to compile once this process served - what its warm-up left to its first clients - said
+    /// (at Debug) two seconds after "go".
+    /// </summary>
+    private void ReportJitAfterServing()
+    {
+        if (!_logger.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        var methods = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var time = System.Runtime.JitInfo.GetCompilationTime();
+        var collections = GC.CollectionCount(0);
+        const int seconds = 2;
+        _ = Task.Delay(TimeSpan.FromSeconds(seconds)).ContinueWith(
+            _ => Log.JitAfterServing(
+                _logger, Environment.ProcessId, seconds, System.Runtime.JitInfo.GetCompiledMethodCount() - methods,
+                (long)(System.Runtime.JitInfo.GetCompilationTime() - time).TotalMilliseconds, GC.CollectionCount(0) - collections),
+            TaskScheduler.Default);
     }
 
     /// <summary>The "serves" line and the BeforeBegin hook (or the line naming the actual pid).</summary>

@@ -126,6 +126,16 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "setpriority", SetLastError = true)]
     internal static partial int SetPriority(int which, uint who, int priority);
 
+    internal const int SCHED_OTHER = 0;
+    internal const int SCHED_IDLE = 5;
+
+    [LibraryImport(LibraryName, EntryPoint = "sched_getscheduler", SetLastError = true)]
+    internal static partial int SchedGetScheduler(int pid);
+
+    // param: struct sched_param, one int (the static priority, 0 for SCHED_OTHER and SCHED_IDLE).
+    [LibraryImport(LibraryName, EntryPoint = "sched_setscheduler", SetLastError = true)]
+    internal static partial int SchedSetScheduler(int pid, int policy, int* param);
+
     [LibraryImport(LibraryName, EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint RealPath(string path, byte* resolved);
 

@@ -45,10 +45,11 @@ internal static class NiceValues
     }
 
     /// <summary>
-    /// Runs <paramref name="action"/> on a new thread whose nice value is <paramref name="raiseBy"/> above the caller's,
-    /// so that a process it starts begins with that nice value (and so does every thread that process creates).
+    /// Runs <paramref name="action"/> on a new thread whose nice value is <paramref name="raiseBy"/> above the caller's -
+    /// and, with <paramref name="idle"/>, under SCHED_IDLE - so that a process it starts begins with that priority (and so
+    /// does every thread that process creates).
     /// </summary>
-    public static T RunNiced<T>(int raiseBy, Func<T> action)
+    public static T RunNiced<T>(int raiseBy, Func<T> action, bool idle = false)
     {
         T result = default!;
         Exception? failure = null;
@@ -56,7 +57,13 @@ internal static class NiceValues
         {
             try
             {
-                _ = TrySet(Libc.GetTid(), Math.Min(19, Current() + raiseBy));
+                var tid = Libc.GetTid();
+                _ = TrySet(tid, Math.Min(19, Current() + raiseBy));
+                if (idle)
+                {
+                    _ = TrySetPolicy(tid, Libc.SCHED_IDLE);
+                }
+
                 result = action();
             }
             catch (Exception ex)
@@ -76,11 +83,25 @@ internal static class NiceValues
     }
 
     /// <summary>
+    /// Whether this process runs under SCHED_OTHER (the default policy), the only one a new process is moved from to
+    /// SCHED_IDLE and back: a service an operator put under another policy keeps it. False also where the C library
+    /// does not implement the call (musl answers ENOSYS).
+    /// </summary>
+    public static bool RunsNormalPolicy() => Libc.SchedGetScheduler(Libc.GetTid()) == Libc.SCHED_OTHER;
+
+    private static unsafe bool TrySetPolicy(int threadId, int policy)
+    {
+        var priority = 0;
+        return Libc.SchedSetScheduler(threadId, policy, &priority) == 0;
+    }
+
+    /// <summary>
     /// Sets every thread of this process (or of process <paramref name="pid"/>: a child) to <paramref name="nice"/>, again
     /// until a pass finds none left to change (a thread created during a pass by one not yet changed takes the old
-    /// value). False when not allowed, or the process is gone.
+    /// value). With <paramref name="leaveIdle"/>, a thread under SCHED_IDLE goes back to SCHED_OTHER first (its nice value
+    /// means nothing under SCHED_IDLE). False when not allowed, or the process is gone.
     /// </summary>
-    public static bool TrySetAllThreads(int nice, int pid = 0)
+    public static bool TrySetAllThreads(int nice, int pid = 0, bool leaveIdle = false)
     {
         var tasksOf = pid == 0 ? "/proc/self/task" : $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/task";
         for (var pass = 0; pass < 5; pass++)
@@ -101,6 +122,22 @@ internal static class NiceValues
                 if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var tid))
                 {
                     continue;
+                }
+
+                if (leaveIdle && Libc.SchedGetScheduler(tid) == Libc.SCHED_IDLE)
+                {
+                    if (!TrySetPolicy(tid, Libc.SCHED_OTHER))
+                    {
+                        var error = Marshal.GetLastPInvokeError();
+                        if (error is 1 /* EPERM */ or 13 /* EACCES */)
+                        {
+                            return false;
+                        }
+
+                        continue;
+                    }
+
+                    changed++;
                 }
 
                 var current = Libc.GetPriority(Libc.PRIO_PROCESS, (uint)tid);

@@ -146,7 +146,7 @@ internal sealed partial class WarmUp
             paths = [.. paths.Where((_, i) => answers[i][0] != 0)];
         }
 
-        return new WarmUpReport(statuses, Stopwatch.GetElapsedTime(started));
+        return new WarmUpReport(statuses, Stopwatch.GetElapsedTime(started)) { Answered = paths };
     }
 
     /// <summary>
@@ -285,6 +285,9 @@ internal sealed record WarmUpTarget(GatedListener Listener, string Host, bool Tl
 /// <summary>What a warm-up got: one status code per request (0: none in time), and how long it took.</summary>
 internal sealed record WarmUpReport(IReadOnlyList<int> Statuses, TimeSpan Elapsed)
 {
+    /// <summary>The paths answered in time every round: the ones worth requesting again.</summary>
+    public IReadOnlyList<string> Answered { get; init; } = [];
+
     /// <summary>"200 x4, 404 x2, none x1".</summary>
     public string Summary => string.Join(", ", Statuses.GroupBy(s => s).OrderBy(g => g.Key == 0 ? int.MaxValue : g.Key)
         .Select(g => $"{(g.Key == 0 ? "none" : g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture))} x{g.Count()}"));
