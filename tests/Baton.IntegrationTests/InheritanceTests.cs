@@ -75,7 +75,9 @@ public sealed class InheritanceTests
 
                 server.Signal(next, Posix.SIGTERM);
                 await server.WaitForExitAsync(next, TimeSpan.FromSeconds(20));
-                Assert.Contains(server.Log.Split('\n'), l => l.Contains($"Process {next} removed Unix socket file {socketPath}", StringComparison.Ordinal));
+
+                // Waited for: its last lines can reach the harness after it is gone (see SignalTests).
+                await server.WaitForLineAsync(l => l.Contains($"Process {next} removed Unix socket file {socketPath}", StringComparison.Ordinal));
             }
 
             Assert.False(File.Exists(socketPath), "the final stop removes the socket file");
