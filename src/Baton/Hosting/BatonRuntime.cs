@@ -586,6 +586,14 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         Coordinator.NotifyServing();
         _registry.OpenGates();
 
+        // The rest is not on the clients' path, and this thread is: it goes back to the channel, where the connections
+        // the predecessor moves arrive (they waited behind the pid file and the log lines below for 8-15 ms before).
+        _ = Task.Run(() => AfterAccepted(toldByPredecessor));
+    }
+
+    /// <summary>What a successor does once it serves, off the thread that takes the moved connections.</summary>
+    private void AfterAccepted(bool toldByPredecessor)
+    {
         if (_process.IsStandby)
         {
             // Its predecessor named it in the pid file just before the "go"; written again here, as the process it names.
