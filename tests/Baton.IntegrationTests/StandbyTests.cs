@@ -256,20 +256,24 @@ public sealed partial class StandbyTests
         await server.WaitForLineAsync(l => l.Contains($"Process {second} in its first 2 s of serving: the JIT compiled", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task With_StandbyIdle_a_standby_waits_under_SCHED_IDLE_and_serves_under_its_parents_policy()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_standby_waits_under_SCHED_IDLE_by_default_and_serves_under_its_parents_policy(bool idle)
     {
-        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, [.. Standby, "--Baton:StandbyIdle=true"]);
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, idle ? Standby : [.. Standby, "--Baton:StandbyIdle=false"]);
         var standby = await StandbyReadyAsync(server, server.RootPid);
         Assert.All(SuccessorPriorityTests.Policies(server.RootPid), p => Assert.Equal(0, p));
         var parentNice = SuccessorPriorityTests.NiceValues(server.RootPid).Distinct().Single();
 
-        // Only where it may be taken back (as the nice value); else the standby runs as its parent does.
-        var lowered = !server.Log.Contains("Baton:StandbyNice=19 is left out", StringComparison.Ordinal);
+        // Only where it may be taken back (as the nice value); else the standby runs as its parent does. With
+        // StandbyIdle=false, at nice 19 under the default policy.
+        var allowed = !server.Log.Contains("Baton:StandbyNice=19 is left out", StringComparison.Ordinal);
+        var lowered = idle && allowed;
         Assert.All(SuccessorPriorityTests.Policies(standby), p => Assert.Equal(lowered ? 5 : 0, p));
 
         Assert.Equal(standby, await server.RestartAsync(server.RootPid));
-        if (lowered)
+        if (allowed)
         {
             await server.WaitForLineAsync(l => l.Contains($"Process {standby} serves at its parent's priority again", StringComparison.Ordinal));
         }

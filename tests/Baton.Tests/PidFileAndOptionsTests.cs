@@ -96,6 +96,6 @@ public sealed class PidFileAndOptionsTests : IDisposable
         Assert.True(result.Failed);
         Assert.Contains("Baton:StandbyNice must be between 0 and 19 (got 20)", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("Baton:StandbyWatch: an entry is empty", result.FailureMessage, StringComparison.Ordinal);
-        Assert.Equal((false, 19, false), (new BatonOptions().Standby, new BatonOptions().StandbyNice, new BatonOptions().StandbyIdle));
+        Assert.Equal((false, 19, true), (new BatonOptions().Standby, new BatonOptions().StandbyNice, new BatonOptions().StandbyIdle));
     }
 }

@@ -26,8 +26,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private static readonly TimeSpan StragglerLook = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// A standby's warm-up rounds: it has time to spare before its "go", and enough calls (two requests a path each
-    /// round) take the hot paths past the JIT's call-count threshold (30), to optimised code before the first client.
+    /// A standby's warm-up rounds before "ready": it has time to spare before its "go". The JIT's promotions to
+    /// optimised code mostly come later (see <see cref="KeepWarmingAsync"/>).
     /// </summary>
     private const int StandbyWarmUpRounds = 20;
 

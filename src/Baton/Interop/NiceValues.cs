@@ -128,8 +128,7 @@ internal static class NiceValues
                 {
                     if (!TrySetPolicy(tid, Libc.SCHED_OTHER))
                     {
-                        var error = Marshal.GetLastPInvokeError();
-                        if (error is 1 /* EPERM */ or 13 /* EACCES */)
+                        if (Denied())
                         {
                             return false;
                         }
@@ -148,8 +147,7 @@ internal static class NiceValues
 
                 if (!TrySet(tid, nice))
                 {
-                    var error = Marshal.GetLastPInvokeError();
-                    if (error is 1 /* EPERM */ or 13 /* EACCES */)
+                    if (Denied())
                     {
                         return false;
                     }
@@ -168,4 +166,7 @@ internal static class NiceValues
 
         return true;
     }
+
+    /// <summary>The last call was refused (EPERM, EACCES), rather than finding its thread gone (ESRCH).</summary>
+    private static bool Denied() => Marshal.GetLastPInvokeError() is 1 /* EPERM */ or 13 /* EACCES */;
 }
