@@ -445,6 +445,25 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             }
         }
 
+        // Then every other process of this server, also one the log has not named yet: a successor started as the test
+        // ended serves on once its parent is killed (it takes the listeners over), and once outlived its test this way.
+        // Each carries this test's own pid file path on its command line, and nothing else does.
+        for (var pass = 0; pass < 5; pass++)
+        {
+            var left = ProcessesNaming(PidFile);
+            if (left.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var pid in left)
+            {
+                Posix.TryKill(pid, Posix.SIGKILL);
+            }
+
+            await Task.Delay(50);
+        }
+
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
@@ -462,6 +481,33 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>Live processes (not zombies) whose command line contains <paramref name="text"/>.</summary>
+    private static List<int> ProcessesNaming(string text)
+    {
+        var found = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.ReadAllText(Path.Combine(directory, "cmdline")).Contains(text, StringComparison.Ordinal) && Posix.IsAlive(pid))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not ours to read.
+            }
+        }
+
+        return found;
     }
 
     private void OnLine(string? line, bool standardError)
