@@ -1,3 +1,5 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
 using Baton.Hosting;
 using Baton.Kestrel;
 using Xunit;
@@ -19,6 +21,17 @@ public sealed class CodePreparationTests
     }
 
     [Fact]
+    public void A_method_only_an_interface_reaches_is_compiled_ahead_of_its_first_call()
+    {
+        // The same shape, one type prepared and one not: the one not prepared shows that a first call is measured.
+        Assert.Equal(1, FirstCallCompiles(new UnpreparedProbe()));
+
+        CodePreparation.Prepare(typeof(PreparedProbe));
+
+        Assert.Equal(0, FirstCallCompiles(new PreparedProbe()));
+    }
+
+    [Fact]
     public void All_of_Batons_code_compiles_without_an_error()
     {
         var (methods, elapsed) = CodePreparation.PrepareAll();
@@ -34,5 +47,32 @@ public sealed class CodePreparationTests
         CodePreparation.PrepareAllInBackground(TimeSpan.Zero, (methods, _) => done.TrySetResult(methods));
 
         Assert.True(await done.Task.WaitAsync(TimeSpan.FromSeconds(60)) > 1000);
+    }
+
+    /// <summary>How many methods the JIT compiled on this thread for the first call of <see cref="IProbe.Answer"/>.</summary>
+    private static long FirstCallCompiles(IProbe probe)
+    {
+        var before = JitInfo.GetCompiledMethodCount(currentThread: true);
+        var answer = probe.Answer(2);
+        var compiled = JitInfo.GetCompiledMethodCount(currentThread: true) - before;
+        Assert.Equal(7, answer);
+        return compiled;
+    }
+
+    private interface IProbe
+    {
+        int Answer(int x);
+    }
+
+    private sealed class PreparedProbe : IProbe
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public int Answer(int x) => (x * 3) + 1;
+    }
+
+    private sealed class UnpreparedProbe : IProbe
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public int Answer(int x) => (x * 3) + 1;
     }
 }

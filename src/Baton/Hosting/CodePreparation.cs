@@ -87,6 +87,10 @@ internal static class CodePreparation
 
             try
             {
+                // An entry point first: without one, PrepareMethod leaves a method alone that only an interface's
+                // dispatch reaches (every IBatonObserver and ISuccessorProcess member), and it is compiled at its
+                // first call after all - in the handover. Taking the address makes the runtime create one.
+                _ = method.MethodHandle.GetFunctionPointer();
                 RuntimeHelpers.PrepareMethod(method.MethodHandle);
                 prepared++;
             }
