@@ -25,6 +25,8 @@
 # logs every request (start, status, duration), failed ones too - hey's CSV drops errors, wrk prints only totals, and
 # h2load neither logs nor counts a request lost with its connection: those runs draw docs/benchmarks-timeline.png
 # (requests/s and p99 per 100 ms, SIGHUPs and failed requests marked; gnuplot) and are their own rows in the table.
+# With a standby it runs too (its own row; its log, RUNTIME-standby-timeline-restarts.log, is kept for a look at each
+# handover's requests, e.g. which waited for their connection to move; the plot stays Baton's default).
 #
 # Only 127.0.0.1 is used; every process started here is ended by pid on exit; every load is bounded in time.
 set -euo pipefail
@@ -337,11 +339,15 @@ for rt in "${runtimes[@]}"; do
   if [ -z "$no_standby" ] && [[ " $servers " == *" standby "* ]]; then
     for client in "${loads[@]}"; do run "$rt" standby "$client" no; done
     for client in "${loads[@]}"; do run "$rt" standby "$client" yes; done
+    [[ " $clients " == *" timeline "* ]] && run "$rt" standby timeline yes
   fi
   if [ -s "$results/$rt-baton-timeline-restarts.log" ]; then
     timeline_data "$rt" "$rt-baton-timeline-restarts"
     gzip -f "$results/$rt-baton-timeline-restarts.log"  # one line a request: kept, but small
     timelines+=("$rt")
+  fi
+  if [ -s "$results/$rt-standby-timeline-restarts.log" ]; then
+    gzip -f "$results/$rt-standby-timeline-restarts.log"
   fi
 done
 

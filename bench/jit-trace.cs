@@ -3,20 +3,22 @@
 // the JIT compiled, and when: per 250 ms from the start of the trace, by optimisation tier (count, and ms of compiling),
 // and in the GO_MS .. GO_MS + 2000 window - the new process's first two seconds of serving - in all.
 //
-//   dotnet run bench/jit-trace.cs -- TRACE.nettrace [GO_EPOCH_MS]
+//   dotnet run bench/jit-trace.cs -- TRACE.nettrace [GO_EPOCH_MS [LIST_MS]]
+//
+// With LIST_MS, it also lists each method compiled in the first LIST_MS after GO_EPOCH_MS: when, how long, tier, name.
 using Microsoft.Diagnostics.Tracing;
 
 var file = args[0];
 using var source = new EventPipeEventSource(file);
 var started = new Dictionary<long, double>();
-var compiled = new List<(double At, string Tier, double Ms)>();
+var compiled = new List<(double At, string Tier, double Ms, string Name)>();
 source.Clr.MethodJittingStarted += e => started[e.MethodID] = e.TimeStampRelativeMSec;
 source.Clr.MethodLoadVerbose += e =>
 {
     if (e.IsJitted)
     {
         var at = e.TimeStampRelativeMSec;
-        compiled.Add((at, e.OptimizationTier.ToString(), started.TryGetValue((long)e.MethodID, out var s) ? at - s : 0));
+        compiled.Add((at, e.OptimizationTier.ToString(), started.TryGetValue((long)e.MethodID, out var s) ? at - s : 0, $"{e.MethodNamespace}::{e.MethodName}"));
     }
 };
 source.Process();
@@ -36,4 +38,13 @@ if (args.Length > 1)
         + string.Join(", ", window.GroupBy(c => c.Tier).Select(t => $"{t.Key} {t.Count()}")));
     var after = compiled.Where(c => c.At >= go).ToList();
     Console.WriteLine($"from the SIGHUP to the end of the trace: {after.Count} method(s), {after.Sum(c => c.Ms):F0} ms");
+
+    if (args.Length > 2)
+    {
+        var list = double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var c in compiled.Where(c => c.At >= go && c.At < go + list))
+        {
+            Console.WriteLine($"  +{c.At - go,8:F2} ms  {c.Ms,6:F2} ms  {c.Tier,-26} {c.Name}");
+        }
+    }
 }
