@@ -270,6 +270,12 @@ internal static partial class Log
     [LoggerMessage(158, LogLevel.Debug, "Process {Pid} in its first {Seconds} s of serving: the JIT compiled {Methods} method(s) in {Milliseconds} ms, {Collections} garbage collection(s)")]
     public static partial void JitAfterServing(ILogger logger, int pid, int seconds, long methods, long milliseconds, int collections);
 
+    [LoggerMessage(160, LogLevel.Debug, "Process {Pid} moved a warm-up connection to itself and back into Kestrel in {Milliseconds} ms: its handover's code for moving connections is compiled")]
+    public static partial void MoveRehearsed(ILogger logger, int pid, long milliseconds);
+
+    [LoggerMessage(161, LogLevel.Information, "Process {Pid} could not rehearse moving a connection ({Reason}); nothing else changes: at its handover that code is compiled as connections move")]
+    public static partial void MoveRehearsalFailed(ILogger logger, int pid, string reason);
+
     [LoggerMessage(159, LogLevel.Information, "Standby process {Pid} warmed up on while it waited: {Rounds} round(s) in {Milliseconds} ms, {Methods} method(s) compiled; stopped: {Outcome}")]
     public static partial void StandbyWarmedOn(ILogger logger, int pid, int rounds, long milliseconds, long methods, string outcome);
 

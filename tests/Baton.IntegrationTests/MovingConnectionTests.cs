@@ -41,6 +41,36 @@ public sealed partial class MovingConnectionTests
         }
     }
 
+    [Fact]
+    public async Task Every_process_rehearses_moving_a_connection_to_itself_before_its_handover_moves_real_ones()
+    {
+        await using var server = await ServerProcess.StartAsync(SampleApp.Hello, ["--Logging:LogLevel:Baton=Debug"]);
+        var first = server.RootPid;
+        using var connection = await RawConnection.OpenAsync(server.BaseAddress);
+        Assert.Equal(first, (await connection.GetAsync()).Pid);
+        if (SampleApp.Hello.IsNative)
+        {
+            // Compiled at publish: nothing a rehearsal would compile ahead.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.DoesNotContain("warm-up connection to itself", server.Log, StringComparison.Ordinal);
+            return;
+        }
+
+        // The first generation had no warm-up: it rehearses while it serves, a while after it began.
+        await server.WaitForLineAsync(l => l.Contains($"Process {first} moved a warm-up connection to itself and back into Kestrel", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+
+        // A successor, in its warm-up: before it reports ready.
+        var next = await server.RestartAsync(first);
+        await server.WaitForLineAsync(l => l.Contains($"Process {next} moved a warm-up connection to itself and back into Kestrel", StringComparison.Ordinal));
+
+        // The real move is told apart from the rehearsals: one connection moved, the client's, which goes on.
+        await server.WaitForExitAsync(first, TimeSpan.FromSeconds(20));
+        Assert.Equal(next, (await connection.GetAsync()).Pid);
+        Assert.Contains($"Process {first} moved 1 idle connection(s) to process {next}", server.Log, StringComparison.Ordinal);
+        Assert.Equal(1, server.CountLines(l => l.Contains($"Process {next} received 1 connection(s) moved from process {first}", StringComparison.Ordinal)));
+        Assert.DoesNotContain("could not rehearse moving a connection", server.Log, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -108,12 +108,15 @@ internal sealed class SpawnedSuccessor : ISuccessorProcess
 
     public bool MoveConnection(int fd, string listener, ReadOnlySpan<byte> unread)
     {
-        var message = System.Text.Encoding.UTF8.GetBytes(HandshakeMessage.Moved(listener, unread));
         lock (_sending)
         {
-            return Volatile.Read(ref _disposed) == 0 && ConnectionPassing.SendWithDescriptor(_channel.Descriptor, message, fd);
+            return Volatile.Read(ref _disposed) == 0 && SendConnection(_channel.Descriptor, fd, listener, unread);
         }
     }
+
+    /// <summary>A "moved" line with the connection's descriptor, down a handover channel.</summary>
+    internal static bool SendConnection(int channel, int fd, string listener, ReadOnlySpan<byte> unread) =>
+        ConnectionPassing.SendWithDescriptor(channel, System.Text.Encoding.UTF8.GetBytes(HandshakeMessage.Moved(listener, unread)), fd);
 
     public void Kill() => _ = ChildProcesses.Signal(Pid, Libc.SIGKILL);
 

@@ -20,6 +20,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     /// <summary>How long after it begins serving a process compiles Baton's code: past the busiest moment of a handover.</summary>
     private static readonly TimeSpan PreparationDelay = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a warm-up's rehearsal of a connection move may take (it takes milliseconds).</summary>
+    private static readonly TimeSpan MoveRehearsalTimeout = TimeSpan.FromSeconds(2);
+
     private static readonly TimeSpan HammerExitGrace = TimeSpan.FromSeconds(1);
 
     /// <summary>When a process that took its priority back at "go" looks once more for a thread that started with the lowered one.</summary>
@@ -57,6 +60,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly IServiceProvider _services;
     private readonly ConnectionTracker _connections;
     private readonly ConnectionMover _mover;
+    private readonly IOptions<BatonOptions> _batonOptions;
+    private readonly ILoggerFactory _loggerFactory;
     private readonly StartupTimeline _timeline;
 
     // A standby's: what its warm-up requested, to go on with while it waits; and "go" or a stop, which end that.
@@ -64,6 +69,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     private readonly CancellationTokenSource _warmingEnds = new();
     private volatile bool _accepted;
     private bool _niceLeftOutSaid;
+    private int _moveRehearsed;
     private bool _standbyNiceLeftOutSaid;
 
     public BatonRuntime(
@@ -82,6 +88,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         StartupTimeline timeline)
     {
         _timeline = timeline;
+        _batonOptions = options;
+        _loggerFactory = loggerFactory;
         _connections = connections;
         _mover = mover;
         _services = services;
@@ -407,10 +415,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
 
         // Paths the app named are worth their time (up to WarmUpTimeout); found ones get a short wait each.
-        var named = _options.WarmUpPaths.Count > 0;
-        IReadOnlyList<string> paths = named
-            ? [.. _options.WarmUpPaths]
-            : WarmUp.DiscoverPaths(_services.GetService(typeof(Microsoft.AspNetCore.Routing.EndpointDataSource)) as Microsoft.AspNetCore.Routing.EndpointDataSource);
+        var (paths, named) = WarmUpPaths();
         if (paths.Count == 0)
         {
             Log.WarmUpSkipped(_logger, pid, "the app maps no GET endpoint without route parameters; name paths in Baton:WarmUpPaths");
@@ -426,6 +431,11 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         if (_process.IsStandby)
         {
             _warmUpPlan = (target, report.Answered, headWait);
+        }
+
+        if (report.Answered.Count > 0)
+        {
+            await RehearseMoveAsync(target, loopback, report.Answered[0]).ConfigureAwait(false);
         }
 
         _timeline.WarmedUp();
@@ -520,7 +530,67 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     /// </summary>
     private void PrepareHandoverCode() =>
         CodePreparation.PrepareAllInBackground(PreparationDelay, (methods, elapsed) =>
-            Log.CodePrepared(_logger, Environment.ProcessId, methods, (long)elapsed.TotalMilliseconds));
+        {
+            Log.CodePrepared(_logger, Environment.ProcessId, methods, (long)elapsed.TotalMilliseconds);
+            _ = Task.Run(RehearseMoveWhileServingAsync);
+        });
+
+    /// <summary>
+    /// The paths a warm-up requests: the ones the app named (<see cref="BatonOptions.WarmUpPaths"/>), else the ones
+    /// found in its endpoints.
+    /// </summary>
+    private (IReadOnlyList<string> Paths, bool Named) WarmUpPaths() => _options.WarmUpPaths.Count > 0
+        ? ([.. _options.WarmUpPaths], true)
+        : (WarmUp.DiscoverPaths(_services.GetService(typeof(Microsoft.AspNetCore.Routing.EndpointDataSource)) as Microsoft.AspNetCore.Routing.EndpointDataSource), false);
+
+    /// <summary>
+    /// Moves a warm-up connection to this process itself (see <see cref="MoveRehearsal"/>), under the JIT, where
+    /// connections move and the endpoint is plain HTTP; once per process.
+    /// </summary>
+    private async Task RehearseMoveAsync(WarmUpTarget target, WarmUp.LoopbackConnections loopback, string path)
+    {
+        if (!_mover.Enabled || !CodePreparation.IsUseful || target.Tls || Interlocked.Exchange(ref _moveRehearsed, 1) == 1)
+        {
+            return;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var failure = await MoveRehearsal.RunAsync(
+            target, loopback, path, _mover, _registry.Listeners, _batonOptions, _loggerFactory, MoveRehearsalTimeout, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        if (failure is null)
+        {
+            Log.MoveRehearsed(_logger, Environment.ProcessId, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        else
+        {
+            Log.MoveRehearsalFailed(_logger, Environment.ProcessId, failure);
+        }
+    }
+
+    /// <summary>
+    /// A process that served without a warm-up (the first generation) rehearses its connection moves while it serves,
+    /// a while after it began: its own first handover is the one that moves connections. Only where the app lets Baton
+    /// send it requests of its own (<see cref="BatonOptions.WarmUp"/>, or a standby, which warms up anyway).
+    /// </summary>
+    private async Task RehearseMoveWhileServingAsync()
+    {
+        if (Volatile.Read(ref _moveRehearsed) == 1 || !(_options.WarmUp || _options.Standby) || _lifetime.ApplicationStopping.IsCancellationRequested
+            || WarmUp.Target(_server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [], _registry.Listeners) is not { Tls: false } target
+            || WarmUpPaths().Paths is not [var path, ..])
+        {
+            return;
+        }
+
+        try
+        {
+            using var loopback = new WarmUp.LoopbackConnections(_logger);
+            await RehearseMoveAsync(target, loopback, path).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            Log.MoveRehearsalFailed(_logger, Environment.ProcessId, ex.Message);
+        }
+    }
 
     /// <summary>
     /// The host would log a failure here and serve on. A successor tells its parent now (which keeps serving) instead

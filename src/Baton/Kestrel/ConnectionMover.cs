@@ -98,7 +98,13 @@ internal sealed class ConnectionMover : IDisposable
     /// Takes a connection the predecessor moved here. False when nothing here can take it (the caller closes the
     /// descriptor); once it is a connection, it is this process's to close, and the answer is true.
     /// </summary>
-    public bool Receive(int fd, string listener, byte[] unread, IReadOnlyList<GatedListener> listeners, int predecessorPid)
+    /// <param name="fd">The connection's descriptor, now this process's.</param>
+    /// <param name="listener">The listener it was accepted on, by name.</param>
+    /// <param name="unread">The bytes read from it that no request used.</param>
+    /// <param name="listeners">This process's listeners.</param>
+    /// <param name="predecessorPid">The process it came from.</param>
+    /// <param name="rehearsal">It is a warm-up connection this process moved to itself (see <see cref="MoveRehearsal"/>).</param>
+    public bool Receive(int fd, string listener, byte[] unread, IReadOnlyList<GatedListener> listeners, int predecessorPid, bool rehearsal = false)
     {
         var target = listeners.FirstOrDefault(l => l.Name == listener);
         if (target is null)
@@ -129,14 +135,22 @@ internal sealed class ConnectionMover : IDisposable
         }
 
         var input = unread.Length > 0 ? new PrefixedReader(unread, connection.Transport.Input) : connection.Transport.Input;
-        if (!target.Inject(connection, input, read - unread.Length, written))
+        if (rehearsal)
+        {
+            target.WarmUpMoved(connection, input, read - unread.Length, written);
+        }
+        else if (!target.Inject(connection, input, read - unread.Length, written))
         {
             connection.Abort(new ConnectionAbortedException("Baton: this process stops accepting."));
             Log.MovedConnectionRefused(_logger, Environment.ProcessId, predecessorPid, "this process no longer accepts");
             return true;
         }
 
-        Interlocked.Increment(ref _received);
+        if (!rehearsal)
+        {
+            Interlocked.Increment(ref _received);
+        }
+
         Log.ConnectionMoved(_logger, Environment.ProcessId, connection.ConnectionId, $"received, {unread.Length} unread, {read} read before");
         return true;
     }

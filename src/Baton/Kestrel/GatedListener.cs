@@ -77,17 +77,19 @@ internal sealed class GatedListener : IConnectionListener
     /// gate is closed: the app's pipeline runs for it before the process takes anything from the shared socket. It goes
     /// through the same wrappers as an accepted connection, so their code is warm too.
     /// </summary>
-    public void WarmUp(ConnectionContext connection)
-    {
-        connection = Prepare(connection, connection.Transport.Input, alreadyRead: 0);
-        lock (_warmUps)
-        {
-            _warmUps.Enqueue(connection);
-            var signal = _warmUpSignal;
-            _warmUpSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            signal.TrySetResult();
-        }
-    }
+    /// <param name="connection">The warm-up connection.</param>
+    /// <param name="mover">
+    /// What moves it, instead of this process's <see cref="ConnectionMover"/>: a rehearsal's (see <see cref="MoveRehearsal"/>).
+    /// </param>
+    public void WarmUp(ConnectionContext connection, ConnectionMover? mover = null) =>
+        QueueWarmUp(Prepare(connection, connection.Transport.Input, alreadyRead: 0, mover: mover));
+
+    /// <summary>
+    /// A warm-up connection that moved here (see <see cref="MoveRehearsal"/>), yielded although the gate is closed, the
+    /// way <see cref="Inject"/> yields a connection the predecessor moved once it is open.
+    /// </summary>
+    public void WarmUpMoved(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten) =>
+        QueueWarmUp(Prepare(connection, input, alreadyRead, alreadyWritten));
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -113,7 +115,8 @@ internal sealed class GatedListener : IConnectionListener
         {
             while (true)
             {
-                if (_injected.TryDequeue(out var moved))
+                // A warm-up connection queued as the gate opened is yielded too, never stranded.
+                if (_injected.TryDequeue(out var moved) || _warmUps.TryDequeue(out moved))
                 {
                     return moved;
                 }
@@ -163,7 +166,12 @@ internal sealed class GatedListener : IConnectionListener
             return false;
         }
 
-        var prepared = Prepare(connection, input, alreadyRead, alreadyWritten);
+        QueueInjected(Prepare(connection, input, alreadyRead, alreadyWritten));
+        return true;
+    }
+
+    private void QueueInjected(ConnectionContext prepared)
+    {
         lock (_injected)
         {
             _injected.Enqueue(prepared);
@@ -171,8 +179,25 @@ internal sealed class GatedListener : IConnectionListener
             _injectedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             signal.TrySetResult();
         }
+    }
 
-        return true;
+    private void QueueWarmUp(ConnectionContext connection)
+    {
+        // Once the gate is open, AcceptAsync yields moved-in connections and no longer looks for warm-up ones: a serving
+        // process's own rehearsal (see MoveRehearsal) goes with the moved-in ones.
+        if (_open.Task.IsCompleted)
+        {
+            QueueInjected(connection);
+            return;
+        }
+
+        lock (_warmUps)
+        {
+            _warmUps.Enqueue(connection);
+            var signal = _warmUpSignal;
+            _warmUpSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            signal.TrySetResult();
+        }
     }
 
     private async Task<ConnectionContext?> AcceptInnerAsync()
@@ -187,8 +212,9 @@ internal sealed class GatedListener : IConnectionListener
         }
     }
 
-    private ConnectionContext Prepare(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten = 0)
+    private ConnectionContext Prepare(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten = 0, ConnectionMover? mover = null)
     {
+        mover = mover is { Enabled: true } ? mover : _mover;
         var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
         if (socket is not null)
         {
@@ -197,11 +223,11 @@ internal sealed class GatedListener : IConnectionListener
             Descriptors.ClearLinger((int)socket.Handle);
         }
 
-        if (_mover is not null && socket is { SocketType: SocketType.Stream, AddressFamily: AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 })
+        if (mover is not null && socket is { SocketType: SocketType.Stream, AddressFamily: AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 })
         {
             // Only TCP can move (the kernel counts what was read from it, which a move needs). The wrapper hands
             // Kestrel the transport's buffers untouched.
-            var movable = new MovableConnection(input, _mover, socket, Name, connection.ConnectionId, alreadyRead, alreadyWritten);
+            var movable = new MovableConnection(input, mover, socket, Name, connection.ConnectionId, alreadyRead, alreadyWritten);
             connection.Transport = new MovableTransport(movable, movable.CountOutput(connection.Transport.Output));
             connection.Features.Set(movable);
         }
