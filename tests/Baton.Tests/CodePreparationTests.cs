@@ -32,6 +32,18 @@ public sealed class CodePreparationTests
     }
 
     [Fact]
+    public void An_interfaces_default_method_is_compiled_ahead_of_its_first_call()
+    {
+        CodePreparation.Prepare(typeof(IDefaultProbe));
+
+        IDefaultProbe probe = new DefaultProbe();
+        var before = JitInfo.GetCompiledMethodCount(currentThread: true);
+        var answer = probe.Answer(2);
+        Assert.Equal(0, JitInfo.GetCompiledMethodCount(currentThread: true) - before);
+        Assert.Equal(7, answer);
+    }
+
+    [Fact]
     public void All_of_Batons_code_compiles_without_an_error()
     {
         var (methods, elapsed) = CodePreparation.PrepareAll();
@@ -58,6 +70,14 @@ public sealed class CodePreparationTests
         Assert.Equal(7, answer);
         return compiled;
     }
+
+    private interface IDefaultProbe
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        int Answer(int x) => (x * 3) + 1;
+    }
+
+    private sealed class DefaultProbe : IDefaultProbe;
 
     private interface IProbe
     {

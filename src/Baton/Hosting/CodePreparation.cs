@@ -70,7 +70,8 @@ internal static class CodePreparation
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Same, for nested types.")]
     public static int Prepare(Type type)
     {
-        if (!IsUseful || type.ContainsGenericParameters || type.IsInterface)
+        // Interfaces too: an interface's default members (IBatonObserver's) have code of their own.
+        if (!IsUseful || type.ContainsGenericParameters)
         {
             return 0;
         }
