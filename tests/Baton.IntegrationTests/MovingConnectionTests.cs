@@ -67,7 +67,8 @@ public sealed partial class MovingConnectionTests
         await server.WaitForExitAsync(first, TimeSpan.FromSeconds(20));
         Assert.Equal(next, (await connection.GetAsync()).Pid);
         Assert.Contains($"Process {first} moved 1 idle connection(s) to process {next}", server.Log, StringComparison.Ordinal);
-        Assert.Equal(1, server.CountLines(l => l.Contains($"Process {next} received 1 connection(s) moved from process {first}", StringComparison.Ordinal)));
+        var received = await server.WaitForLineAsync(l => l.Contains($"Process {next} received ", StringComparison.Ordinal) && l.Contains($"moved from process {first}", StringComparison.Ordinal));
+        Assert.Contains("received 1 connection(s)", received, StringComparison.Ordinal);
         Assert.DoesNotContain("could not rehearse moving a connection", server.Log, StringComparison.Ordinal);
     }
 

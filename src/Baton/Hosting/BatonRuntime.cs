@@ -555,8 +555,18 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var failure = await MoveRehearsal.RunAsync(
-            target, loopback, path, _mover, _registry.Listeners, _batonOptions, _loggerFactory, MoveRehearsalTimeout, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        string? failure;
+        try
+        {
+            failure = await MoveRehearsal.RunAsync(
+                target, loopback, path, _mover, _registry.Listeners, _batonOptions, _loggerFactory, MoveRehearsalTimeout, _lifetime.ApplicationStopping).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Only ever an optimisation: whatever breaks in it must neither fail a start nor touch what serves.
+            failure = $"{ex.GetType().Name}: {ex.Message}";
+        }
+
         if (failure is null)
         {
             Log.MoveRehearsed(_logger, Environment.ProcessId, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -574,7 +584,8 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
     /// </summary>
     private async Task RehearseMoveWhileServingAsync()
     {
-        if (Volatile.Read(ref _moveRehearsed) == 1 || !(_options.WarmUp || _options.Standby) || _lifetime.ApplicationStopping.IsCancellationRequested
+        // Not once a handover began: its connections would go with the real ones.
+        if (Volatile.Read(ref _moveRehearsed) == 1 || !(_options.WarmUp || _options.Standby) || Coordinator.State != BatonState.Serving
             || WarmUp.Target(_server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [], _registry.Listeners) is not { Tls: false } target
             || WarmUpPaths().Paths is not [var path, ..])
         {
@@ -588,6 +599,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
+            // The loopback listener could not be set up.
             Log.MoveRehearsalFailed(_logger, Environment.ProcessId, ex.Message);
         }
     }

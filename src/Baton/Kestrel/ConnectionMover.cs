@@ -135,11 +135,7 @@ internal sealed class ConnectionMover : IDisposable
         }
 
         var input = unread.Length > 0 ? new PrefixedReader(unread, connection.Transport.Input) : connection.Transport.Input;
-        if (rehearsal)
-        {
-            target.WarmUpMoved(connection, input, read - unread.Length, written);
-        }
-        else if (!target.Inject(connection, input, read - unread.Length, written))
+        if (rehearsal ? !target.WarmUpMoved(connection, input, read - unread.Length, written) : !target.Inject(connection, input, read - unread.Length, written))
         {
             connection.Abort(new ConnectionAbortedException("Baton: this process stops accepting."));
             Log.MovedConnectionRefused(_logger, Environment.ProcessId, predecessorPid, "this process no longer accepts");

@@ -81,15 +81,17 @@ internal sealed class GatedListener : IConnectionListener
     /// <param name="mover">
     /// What moves it, instead of this process's <see cref="ConnectionMover"/>: a rehearsal's (see <see cref="MoveRehearsal"/>).
     /// </param>
-    public void WarmUp(ConnectionContext connection, ConnectionMover? mover = null) =>
-        QueueWarmUp(Prepare(connection, connection.Transport.Input, alreadyRead: 0, mover: mover));
+    /// <returns>False once this listener no longer accepts: nothing would serve it (the caller closes it).</returns>
+    public bool WarmUp(ConnectionContext connection, ConnectionMover? mover = null) =>
+        !_stopAccepting.IsCancellationRequested && QueueWarmUp(Prepare(connection, connection.Transport.Input, alreadyRead: 0, mover: mover));
 
     /// <summary>
     /// A warm-up connection that moved here (see <see cref="MoveRehearsal"/>), yielded although the gate is closed, the
     /// way <see cref="Inject"/> yields a connection the predecessor moved once it is open.
     /// </summary>
-    public void WarmUpMoved(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten) =>
-        QueueWarmUp(Prepare(connection, input, alreadyRead, alreadyWritten));
+    /// <returns>False once this listener no longer accepts (the caller closes it).</returns>
+    public bool WarmUpMoved(ConnectionContext connection, PipeReader input, long alreadyRead, long alreadyWritten) =>
+        !_stopAccepting.IsCancellationRequested && QueueWarmUp(Prepare(connection, input, alreadyRead, alreadyWritten));
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -181,14 +183,14 @@ internal sealed class GatedListener : IConnectionListener
         }
     }
 
-    private void QueueWarmUp(ConnectionContext connection)
+    private bool QueueWarmUp(ConnectionContext connection)
     {
         // Once the gate is open, AcceptAsync yields moved-in connections and no longer looks for warm-up ones: a serving
         // process's own rehearsal (see MoveRehearsal) goes with the moved-in ones.
         if (_open.Task.IsCompleted)
         {
             QueueInjected(connection);
-            return;
+            return true;
         }
 
         lock (_warmUps)
@@ -198,6 +200,8 @@ internal sealed class GatedListener : IConnectionListener
             _warmUpSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             signal.TrySetResult();
         }
+
+        return true;
     }
 
     private async Task<ConnectionContext?> AcceptInnerAsync()

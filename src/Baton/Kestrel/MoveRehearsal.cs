@@ -38,13 +38,21 @@ internal static class MoveRehearsal
         deadline.CancelAfter(timeout);
         var (sending, receiving) = Descriptors.CreateSocketPair();
         using var mover = new ConnectionMover(options, loggerFactory);
-        var taken = Task.Run(() => ReceiveOne(receiving, receiver, listeners, timeout), CancellationToken.None);
+        var original = -1;
+        var taken = Task.Run(() => ReceiveOne(receiving, receiver, listeners, () => Volatile.Read(ref original), timeout), CancellationToken.None);
         try
         {
             var (client, connection) = await loopback.ConnectAsync(WarmUp.ConnectionIdPrefix + "move-rehearsal", deadline.Token).ConfigureAwait(false);
             using (client)
             {
-                target.Listener.WarmUp(connection, mover);
+                // Its descriptor's number as accepted: the one the connection must not come back under (see ReceiveOne).
+                original = connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket ? (int)socket.Handle : -1;
+                if (!target.Listener.WarmUp(connection, mover))
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    return "this process stops accepting";
+                }
+
                 using var stream = new NetworkStream(client, ownsSocket: false);
                 var request = $"GET {path} HTTP/1.1\r\nHost: {target.Host}\r\nUser-Agent: Baton-WarmUp\r\n";
 
@@ -89,7 +97,14 @@ internal static class MoveRehearsal
     }
 
     /// <summary>Reads "moved" lines from <paramref name="channel"/> until one brings a connection that is taken; closes the channel.</summary>
-    private static bool ReceiveOne(int channel, ConnectionMover receiver, IReadOnlyList<GatedListener> listeners, TimeSpan timeout)
+    /// <remarks>
+    /// Unlike a real move, the connection comes back into the process it left, whose epoll set still holds it under
+    /// its old descriptor number (a descriptor replaced with dup2, as a move detaches it, is not taken out of an epoll
+    /// set while the socket lives on elsewhere). Received under that same number - free again once Kestrel closed the
+    /// stand-in - the socket could not be registered again (EEXIST), and the connection failed: it is moved to another
+    /// number first.
+    /// </remarks>
+    private static bool ReceiveOne(int channel, ConnectionMover receiver, IReadOnlyList<GatedListener> listeners, Func<int> original, TimeSpan timeout)
     {
         var reader = new LineReader(channel, receivesDescriptors: true);
         var waited = Stopwatch.StartNew();
@@ -105,6 +120,13 @@ internal static class MoveRehearsal
 
                 if (read.Line is not null && HandshakeMessage.Parse(read.Line) is MovedMessage moved && reader.TakeDescriptor() is var fd and >= 0)
                 {
+                    if (fd == original())
+                    {
+                        var elsewhere = ConnectionPassing.Duplicate(fd);
+                        Descriptors.Close(fd);
+                        fd = elsewhere;
+                    }
+
                     if (receiver.Receive(fd, moved.Listener, moved.Unread, listeners, Environment.ProcessId, rehearsal: true))
                     {
                         return true;

@@ -162,7 +162,13 @@ internal sealed partial class WarmUp
             var (client, connection) = await loopback.ConnectAsync(id, cancellationToken).ConfigureAwait(false);
             using (client)
             {
-                target.Listener.WarmUp(connection);
+                if (!target.Listener.WarmUp(connection))
+                {
+                    // The process stops: nothing would answer.
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    return [0];
+                }
+
                 Stream stream = new NetworkStream(client, ownsSocket: false);
                 await using (stream.ConfigureAwait(false))
                 {
