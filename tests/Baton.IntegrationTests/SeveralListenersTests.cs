@@ -101,7 +101,7 @@ public sealed partial class SeveralListenersTests
         });
 
         var next = await server.RestartAsync(server.RootPid);
-        var addresses = ServedAddresses(server, next);
+        var addresses = await ServedAddressesAsync(server, next);
         var added = new Uri(Assert.Single(addresses, a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal) && new Uri(a).Port != server.Port));
         Assert.Contains($"http://unix:{socketPath}", addresses);
 
@@ -130,7 +130,7 @@ public sealed partial class SeveralListenersTests
             });
             return Task.CompletedTask;
         });
-        var other = new Uri(Assert.Single(ServedAddresses(server, server.RootPid), a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal) && new Uri(a).Port != server.Port));
+        var other = new Uri(Assert.Single(await ServedAddressesAsync(server, server.RootPid), a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal) && new Uri(a).Port != server.Port));
         Assert.Equal(server.RootPid, await PidAnsweringAsync(other));
         Assert.Equal(server.RootPid, await ListeningSockets.PidAnsweringOnUnixAsync(socketPath));
 
@@ -212,10 +212,13 @@ public sealed partial class SeveralListenersTests
         return PidOf(body);
     }
 
-    /// <summary>The addresses process <paramref name="pid"/> said it serves on.</summary>
-    private static IReadOnlyList<string> ServedAddresses(ServerProcess server, int pid)
+    /// <summary>
+    /// The addresses process <paramref name="pid"/> said it serves on. Waited for: a successor says it after it wrote
+    /// the pid file (which is how a restart is seen to be done), and its output is read in the background.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> ServedAddressesAsync(ServerProcess server, int pid)
     {
-        var line = server.Log.Split('\n').Single(l => l.Contains($"Process {pid} (generation ", StringComparison.Ordinal) && l.Contains(" serves on ", StringComparison.Ordinal));
+        var line = await server.WaitForLineAsync(l => l.Contains($"Process {pid} (generation ", StringComparison.Ordinal) && l.Contains(" serves on ", StringComparison.Ordinal));
         return line[(line.IndexOf(" serves on ", StringComparison.Ordinal) + " serves on ".Length)..].Trim().Split(", ");
     }
 
