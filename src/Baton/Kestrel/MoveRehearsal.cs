@@ -90,7 +90,9 @@ internal static class MoveRehearsal
         }
         finally
         {
-            // Closing the sending end ends the receiving loop if nothing came; then its end is closed.
+            // Nothing moves through the sending end once it is closed (a move still under way after a timeout would
+            // otherwise write to whatever reuses its number); closing it ends the receiving loop if nothing came.
+            mover.StopMoving();
             Descriptors.Close(sending);
             await ((Task)taken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
