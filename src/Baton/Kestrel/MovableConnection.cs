@@ -204,6 +204,8 @@ internal sealed class MovableConnection : PipeReader
 
     public override ValueTask CompleteAsync(Exception? exception = null) => _inner.CompleteAsync(exception);
 
+    private bool AllSent() => ConnectionPassing.BytesWritten((int)_socket!.Handle) is not { } written || written >= Volatile.Read(ref _written);
+
     private bool CanMove =>
         !_neverMovable && Volatile.Read(ref _moved) == 0 && !_leftover && Volatile.Read(ref _requestsActive) == 0 && (_cleanBoundary || !_delivered);
 
@@ -253,15 +255,9 @@ internal sealed class MovableConnection : PipeReader
 
             // Kestrel has answered, but its transport may still be sending the answers: they must reach the socket
             // from here, before the descriptor is detached (the kernel's count of bytes written says when).
-            var deadline = Environment.TickCount64 + (long)ConnectionMover.SettleTimeout.TotalMilliseconds;
-            while (ConnectionPassing.BytesWritten(fd) is { } written && written < Volatile.Read(ref _written))
+            if (!await TransportOutput.WaitUntilSentAsync(AllSent, TimeProvider.System, TransportOutput.YieldFor, ConnectionMover.SettleTimeout).ConfigureAwait(false))
             {
-                if (Environment.TickCount64 > deadline)
-                {
-                    return false;
-                }
-
-                await Task.Delay(1).ConfigureAwait(false);
+                return false;
             }
 
             copy = ConnectionPassing.Duplicate(fd);
