@@ -276,9 +276,6 @@ internal static partial class Log
     [LoggerMessage(161, LogLevel.Information, "Process {Pid} could not rehearse moving a connection ({Reason}); nothing else changes: at its handover that code is compiled as connections move")]
     public static partial void MoveRehearsalFailed(ILogger logger, int pid, string reason);
 
-    [LoggerMessage(162, LogLevel.Debug, "Process {Pid} has handed over all it served: it stops at nice {Nice}, on the CPU time its successor leaves")]
-    public static partial void ExitingAtLowPriority(ILogger logger, int pid, int nice);
-
     [LoggerMessage(159, LogLevel.Information, "Standby process {Pid} warmed up on while it waited: {Rounds} round(s) in {Milliseconds} ms, {Methods} method(s) compiled; stopped: {Outcome}")]
     public static partial void StandbyWarmedOn(ILogger logger, int pid, int rounds, long milliseconds, long methods, string outcome);
 

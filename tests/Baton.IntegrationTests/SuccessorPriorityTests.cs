@@ -42,28 +42,6 @@ public sealed class SuccessorPriorityTests
         await server.AssertOnlyServerAsync(third);
     }
 
-    [Fact]
-    public async Task A_process_that_handed_over_finishes_stopping_at_the_lowest_priority_and_its_successor_serves_at_its_own()
-    {
-        // What a process does once it has handed every client over (the host's shutdown, the runtime's exit) took a core
-        // from its successor right after each handover; at nice 19 it runs on the time the successor leaves.
-        await using var server = await ServerProcess.StartAsync(SampleApp.TestApp, ["--TestApp:StopDelayMilliseconds=4000", "--Logging:LogLevel:Baton=Debug"]);
-        var first = server.RootPid;
-        var parentNice = NiceValues(first).Distinct().Single();
-        Assert.NotEqual(19, parentNice);
-
-        var next = await server.RestartAsync(first);
-        await server.WaitForLineAsync(l => l.Contains($"Stopping slowly: 4000 ms in process {first}", StringComparison.Ordinal));
-        Assert.Contains($"Process {first} has handed over all it served: it stops at nice 19", server.Log, StringComparison.Ordinal);
-        Assert.All(NiceValues(first), n => Assert.Equal(19, n));
-        Assert.All(NiceValues(next), n => Assert.Equal(parentNice, n));
-        var (status, body, _) = await new MiniHttpClient(server.BaseAddress).GetAsync("/", closeAfter: true, CancellationToken.None);
-        Assert.Equal((200, $"{{\"pid\":{next}}}"), (status, body));
-
-        await server.WaitForExitAsync(first, TimeSpan.FromSeconds(30));
-        await server.AssertOnlyServerAsync(next);
-    }
-
     /// <summary>The nice value of each thread of <paramref name="pid"/> (field 19 of /proc/PID/task/TID/stat).</summary>
     /// <remarks>A thread that ends between the listing and the read is left out.</remarks>
     internal static List<int> NiceValues(int pid) => ThreadStatField(pid, 16);

@@ -63,13 +63,6 @@ if (settings.GetValue<bool>("UseBatonTwice"))
 
 builder.Services.AddRequestTimeouts();
 
-// A host that takes its time to stop once the drain is over (a slow flush of the app's own): long enough to look at the
-// process between "drained" and its exit.
-if (settings.GetValue<int>("StopDelayMilliseconds") is var stopDelay and > 0)
-{
-    builder.Services.AddHostedService(_ => new SlowStop(stopDelay));
-}
-
 // A successor that hangs while starting (a slow migration): set in the file after the first process started.
 if (settings.GetValue<int>("StartDelayMilliseconds") is var startDelay and > 0)
 {
@@ -161,17 +154,6 @@ app.Map("/ws-deaf", async (HttpContext context) =>
 app.MapGet("/native-getenv", (string name) => Results.Text(NativeMethods.GetEnvironment(name) ?? "(unset)"));
 
 app.Run();
-
-internal sealed class SlowStop(int milliseconds) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        Console.WriteLine($"Stopping slowly: {milliseconds} ms in process {Environment.ProcessId}");
-        await Task.Delay(milliseconds, CancellationToken.None);
-    }
-}
 
 internal static partial class NativeMethods
 {

@@ -210,11 +210,11 @@ internal sealed class FakeServer : IServerControl
         }
     }
 
-    public void Exit(bool handedOver, bool hammered)
+    public void Exit(bool deletePidFile, bool hammered)
     {
         lock (Calls)
         {
-            Calls.Add(handedOver ? "exit" : "exit (delete pid file)");
+            Calls.Add(deletePidFile ? "exit (delete pid file)" : "exit");
         }
     }
 }

@@ -51,11 +51,8 @@ internal interface IServerControl
     /// <summary>Puts this process back in the pid file if a successor it gave up on had already written its own.</summary>
     void ReclaimPidFile(int failedSuccessor);
 
-    /// <summary>
-    /// Asks the host to stop. After a hammer, the process ends shortly even if the host does not. <paramref name="handedOver"/>:
-    /// a successor serves, and names itself in the pid file; otherwise the pid file goes.
-    /// </summary>
-    void Exit(bool handedOver, bool hammered);
+    /// <summary>Asks the host to stop. After a hammer, the process ends shortly even if the host does not.</summary>
+    void Exit(bool deletePidFile, bool hammered);
 }
 
 /// <summary>
@@ -459,7 +456,7 @@ internal sealed class HandoverCoordinator
             // A standby sees end of file when this process exits: gone before, it cannot take that for a crash, and serve.
             await _standbyStopped.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             Say(l => Log.Exiting(l, Environment.ProcessId));
-            Guard(() => _server.Exit(handedOver, hammered));
+            Guard(() => _server.Exit(deletePidFile: !handedOver, hammered));
             _exited.TrySetResult();
         }
     }

@@ -266,20 +266,9 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         }
     });
 
-    public void Exit(bool handedOver, bool hammered)
+    public void Exit(bool deletePidFile, bool hammered)
     {
-        if (handedOver)
-        {
-            // Every client is the successor's now. What is left here - the host's shutdown and the runtime's exit, cold
-            // code under the JIT, and often a last garbage collection - took one of the successor's cores for 15-20 ms
-            // right after each handover (traced with perf sched on 2 cores). At the lowest priority it runs on what the
-            // successor leaves, and still ends (nice 19 is never starved outright, unlike SCHED_IDLE).
-            if (NiceValues.TrySetAllThreads(NiceValues.Lowest))
-            {
-                Log.ExitingAtLowPriority(_logger, Environment.ProcessId, NiceValues.Lowest);
-            }
-        }
-        else if (_accepted)
+        if (deletePidFile && _accepted)
         {
             // A successor that was never accepted leaves the file to its predecessor, which takes it back.
             UpdatePidFile(file => file.DeleteIfOwnedBy(Environment.ProcessId));

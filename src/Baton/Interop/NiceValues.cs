@@ -10,9 +10,6 @@ namespace Baton.Interop;
 /// </summary>
 internal static class NiceValues
 {
-    /// <summary>The lowest priority a thread can have under SCHED_OTHER.</summary>
-    public const int Lowest = 19;
-
     /// <summary>The calling thread's nice value.</summary>
     public static int Current()
     {
