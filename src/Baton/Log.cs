@@ -276,6 +276,9 @@ internal static partial class Log
     [LoggerMessage(161, LogLevel.Information, "Process {Pid} could not rehearse moving a connection ({Reason}); nothing else changes: at its handover that code is compiled as connections move")]
     public static partial void MoveRehearsalFailed(ILogger logger, int pid, string reason);
 
+    [LoggerMessage(162, LogLevel.Debug, "Process {Pid} sent {Messages} of Baton's log message(s) through the log pipeline unwritten in {Milliseconds} ms: the code each one's arguments need is compiled")]
+    public static partial void LogMessagesPrepared(ILogger logger, int pid, int messages, long milliseconds);
+
     [LoggerMessage(159, LogLevel.Information, "Standby process {Pid} warmed up on while it waited: {Rounds} round(s) in {Milliseconds} ms, {Methods} method(s) compiled; stopped: {Outcome}")]
     public static partial void StandbyWarmedOn(ILogger logger, int pid, int rounds, long milliseconds, long methods, string outcome);
 

@@ -2,6 +2,7 @@ using System.Runtime;
 using System.Runtime.CompilerServices;
 using Baton.Hosting;
 using Baton.Kestrel;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Baton.Tests;
@@ -61,6 +62,40 @@ public sealed class CodePreparationTests
         Assert.True(await done.Task.WaitAsync(TimeSpan.FromSeconds(60)) > 1000);
     }
 
+    [Fact]
+    public void A_log_message_sent_through_unwritten_has_its_first_real_use_compiled_and_nothing_is_written()
+    {
+        // Each message's arguments are a value type of their own, and a provider's Log<TState> is compiled for it at the
+        // message's first use. Two providers of the same shape, one prepared and one not (a warning with a signature no
+        // other message has, and that no other test uses).
+        var unprepared = new UnpreparedRecorder();
+        using (var factory = LoggerFactory.Create(logging => logging.AddProvider(unprepared).SetMinimumLevel(LogLevel.Warning)))
+        {
+            Assert.True(FirstUseCompiles(factory.CreateLogger("Baton")) > 0);
+        }
+
+        var prepared = new PreparedRecorder();
+        using (var factory = LoggerFactory.Create(logging => logging.AddProvider(prepared).SetMinimumLevel(LogLevel.Warning)))
+        {
+            var logger = factory.CreateLogger("Baton");
+            var (messages, _) = LogPreparation.PrepareWrittenMessages(logger);
+            Assert.True(messages > 10, $"{messages} message(s)");
+            Assert.Empty(prepared.Lines);
+
+            Assert.Equal(0, FirstUseCompiles(logger));
+        }
+
+        Assert.Equal(["Process 7 refused a control connection from process 8: user 9 is not this server's user"], prepared.Lines);
+        Assert.Equal(prepared.Lines, unprepared.Lines);
+    }
+
+    private static long FirstUseCompiles(ILogger logger)
+    {
+        var before = JitInfo.GetCompiledMethodCount(currentThread: true);
+        Log.ControlRefused(logger, 7, 8, 9);
+        return JitInfo.GetCompiledMethodCount(currentThread: true) - before;
+    }
+
     /// <summary>How many methods the JIT compiled on this thread for the first call of <see cref="IProbe.Answer"/>.</summary>
     private static long FirstCallCompiles(IProbe probe)
     {
@@ -69,6 +104,56 @@ public sealed class CodePreparationTests
         var compiled = JitInfo.GetCompiledMethodCount(currentThread: true) - before;
         Assert.Equal(7, answer);
         return compiled;
+    }
+
+    /// <summary>A log provider that keeps what it is asked to write, and writes nothing at LogLevel.None (as every provider).</summary>
+    private sealed class PreparedRecorder : ILoggerProvider, ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Lines.Add(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>The same, a type of its own: its Log&lt;TState&gt; is compiled apart.</summary>
+    private sealed class UnpreparedRecorder : ILoggerProvider, ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Lines.Add(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     private interface IDefaultProbe

@@ -399,6 +399,7 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
 
         var (methods, elapsed) = await Task.Run(CodePreparation.PrepareAll).ConfigureAwait(false);
         Log.StandbySettled(_logger, Environment.ProcessId, methods, (long)elapsed.TotalMilliseconds);
+        PrepareLogMessages();
     }
 
     private async Task WarmUpAsync()
@@ -532,8 +533,15 @@ internal sealed class BatonRuntime : IServerControl, IHostedLifecycleService, Co
         CodePreparation.PrepareAllInBackground(PreparationDelay, (methods, elapsed) =>
         {
             Log.CodePrepared(_logger, Environment.ProcessId, methods, (long)elapsed.TotalMilliseconds);
+            PrepareLogMessages();
             _ = Task.Run(RehearseMoveWhileServingAsync);
         });
+
+    private void PrepareLogMessages()
+    {
+        var (messages, elapsed) = LogPreparation.PrepareWrittenMessages(_logger);
+        Log.LogMessagesPrepared(_logger, Environment.ProcessId, messages, (long)elapsed.TotalMilliseconds);
+    }
 
     /// <summary>
     /// The paths a warm-up requests: the ones the app named (<see cref="BatonOptions.WarmUpPaths"/>), else the ones
