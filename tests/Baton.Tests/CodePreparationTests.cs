@@ -89,6 +89,41 @@ public sealed class CodePreparationTests
         Assert.Equal(prepared.Lines, unprepared.Lines);
     }
 
+    [Fact]
+    public async Task An_async_methods_builder_code_over_its_state_machine_is_compiled_ahead_of_its_first_call()
+    {
+        // Up to its first await, a call compiles the builder's Start and AwaitUnsafeOnCompleted and the box its state
+        // machine moves into, all instantiated over that state machine; preparing MoveNext does not reach them. The
+        // unprepared one first: it also compiles what both share (Task<int>'s awaiter).
+        Assert.True(await FirstAsyncCallCompiles(UnpreparedAsyncProbe.AddOneAsync) > 0);
+
+        CodePreparation.Prepare(typeof(PreparedAsyncProbe));
+
+        Assert.Equal(0, await FirstAsyncCallCompiles(PreparedAsyncProbe.AddOneAsync));
+    }
+
+    /// <summary>How many methods the JIT compiled on this thread for an async call up to its first await.</summary>
+    private static async Task<long> FirstAsyncCallCompiles(Func<Task<int>, Task<int>> addOne)
+    {
+        var value = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var before = JitInfo.GetCompiledMethodCount(currentThread: true);
+        var running = addOne(value.Task);
+        var compiled = JitInfo.GetCompiledMethodCount(currentThread: true) - before;
+        value.SetResult(3);
+        Assert.Equal(4, await running);
+        return compiled;
+    }
+
+    private static class PreparedAsyncProbe
+    {
+        public static async Task<int> AddOneAsync(Task<int> value) => await value.ConfigureAwait(false) + 1;
+    }
+
+    private static class UnpreparedAsyncProbe
+    {
+        public static async Task<int> AddOneAsync(Task<int> value) => await value.ConfigureAwait(false) + 1;
+    }
+
     private static long FirstUseCompiles(ILogger logger)
     {
         var before = JitInfo.GetCompiledMethodCount(currentThread: true);

@@ -101,6 +101,9 @@ internal static class CodePreparation
             }
         }
 
+        // An async method's state machine: also the builder's generic code instantiated over it.
+        prepared += AsyncPreparation.Prepare(type);
+
         foreach (var nested in type.GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public))
         {
             prepared += Prepare(nested);
