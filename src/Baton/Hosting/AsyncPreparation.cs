@@ -23,12 +23,25 @@ internal static class AsyncPreparation
     /// Prepares what <paramref name="stateMachine"/> (a compiler-made <see cref="IAsyncStateMachine"/>) runs through;
     /// returns how many methods.
     /// </summary>
+    public static int Prepare(Type stateMachine)
+    {
+        try
+        {
+            return PrepareMachinery(stateMachine);
+        }
+        catch (Exception ex) when (ex is AmbiguousMatchException or ArgumentException or InvalidOperationException or NotSupportedException or TypeLoadException or BadImageFormatException)
+        {
+            // A runtime whose builders are made otherwise: their code is compiled at its first call, as without this.
+            return 0;
+        }
+    }
+
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Under the JIT only; a member the trimmer removed is never called, and is not asked for.")]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Same.")]
     [UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "Same.")]
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Under the JIT only (CodePreparation.IsUseful).")]
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Runtime types found by name under the JIT only; one not found is left out.")]
-    public static int Prepare(Type stateMachine)
+    private static int PrepareMachinery(Type stateMachine)
     {
         if (!CodePreparation.IsUseful || stateMachine.ContainsGenericParameters || !typeof(IAsyncStateMachine).IsAssignableFrom(stateMachine)
             || stateMachine.GetField("<>t__builder", Everything)?.FieldType is not { } builder)

@@ -37,22 +37,23 @@ internal static class LogPreparation
                 continue;
             }
 
-            var arguments = new object?[parameters.Length];
-            arguments[0] = unwritten;
-            for (var i = 1; i < parameters.Length; i++)
-            {
-                var type = parameters[i].ParameterType;
-                arguments[i] = type.IsValueType ? RuntimeHelpers.GetUninitializedObject(type) : null;
-            }
-
             try
             {
+                var arguments = new object?[parameters.Length];
+                arguments[0] = unwritten;
+                for (var i = 1; i < parameters.Length; i++)
+                {
+                    var type = parameters[i].ParameterType;
+                    arguments[i] = type.IsValueType ? RuntimeHelpers.GetUninitializedObject(type) : null;
+                }
+
                 _ = method.Invoke(null, arguments);
                 prepared++;
             }
-            catch (TargetInvocationException)
+            catch (Exception ex) when (ex is TargetInvocationException or ArgumentException or NotSupportedException or MemberAccessException)
             {
-                // A message that cannot take default arguments is compiled at its first real use, as without this.
+                // A message that cannot take default arguments (or a provider that threw) is compiled at its first real
+                // use, as without this.
             }
         }
 
