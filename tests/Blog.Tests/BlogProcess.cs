@@ -163,6 +163,19 @@ internal sealed partial class BlogProcess : IAsyncDisposable
         return (blog.process.ExitCode, blog.Output);
     }
 
+    /// <summary>
+    /// Waits until /health/ready answers 200. Kestrel says "Now listening" (how a start is seen) before Baton says the
+    /// process serves - the host's other services start in between - and readiness is 503 until then, by design.
+    /// </summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        using var deadline = new CancellationTokenSource(StartTimeout);
+        while ((await SendAsync(HttpMethod.Get, "/health/ready")).Status != 200)
+        {
+            await Task.Delay(20, deadline.Token);
+        }
+    }
+
     /// <summary>Waits for an output line (already written or still to come) that matches.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match)
     {

@@ -11,6 +11,9 @@ public sealed class HealthTests
     public async Task Health_endpoints_answer_without_a_token_in_the_envelope()
     {
         await using var blog = await BlogProcess.StartAsync();
+
+        // Once ready (a probe in the moment between Kestrel listening and the process serving gets 503, as it should).
+        await blog.WaitUntilReadyAsync();
         foreach (var path in (string[])["/health/ready", "/health/live"])
         {
             var (status, json) = await blog.SendAsync(HttpMethod.Get, path);
@@ -23,7 +26,7 @@ public sealed class HealthTests
     public async Task On_SIGTERM_with_DrainDelay_readiness_is_503_in_the_envelope_while_the_process_still_answers_then_it_exits_0()
     {
         await using var blog = await BlogProcess.StartAsync(new Dictionary<string, string?> { ["Baton__DrainDelay"] = "00:00:02" });
-        Assert.Equal(200, (await blog.SendAsync(HttpMethod.Get, "/health/ready")).Status);
+        await blog.WaitUntilReadyAsync();
 
         blog.Signal(SIGTERM);
         await blog.WaitForLineAsync(l => l.Contains("is no longer ready and still accepts", StringComparison.Ordinal));
