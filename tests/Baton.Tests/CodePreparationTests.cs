@@ -68,13 +68,13 @@ public sealed class CodePreparationTests
         // Each message's arguments are a value type of their own, and a provider's Log<TState> is compiled for it at the
         // message's first use. Two providers of the same shape, one prepared and one not (a warning with a signature no
         // other message has, and that no other test uses).
-        var unprepared = new UnpreparedRecorder();
+        var unprepared = new Recorder<Unprepared>();
         using (var factory = LoggerFactory.Create(logging => logging.AddProvider(unprepared).SetMinimumLevel(LogLevel.Warning)))
         {
             Assert.True(FirstUseCompiles(factory.CreateLogger("Baton")) > 0);
         }
 
-        var prepared = new PreparedRecorder();
+        var prepared = new Recorder<Prepared>();
         using (var factory = LoggerFactory.Create(logging => logging.AddProvider(prepared).SetMinimumLevel(LogLevel.Warning)))
         {
             var logger = factory.CreateLogger("Baton");
@@ -141,8 +141,12 @@ public sealed class CodePreparationTests
         return compiled;
     }
 
-    /// <summary>A log provider that keeps what it is asked to write, and writes nothing at LogLevel.None (as every provider).</summary>
-    private sealed class PreparedRecorder : ILoggerProvider, ILogger
+    /// <summary>
+    /// A log provider that keeps what it is asked to write, and writes nothing at LogLevel.None (as every provider).
+    /// Each <typeparamref name="TTag"/> (a struct) makes a type whose generic methods are compiled apart.
+    /// </summary>
+    private sealed class Recorder<TTag> : ILoggerProvider, ILogger
+        where TTag : struct
     {
         public List<string> Lines { get; } = [];
 
@@ -166,30 +170,9 @@ public sealed class CodePreparationTests
         }
     }
 
-    /// <summary>The same, a type of its own: its Log&lt;TState&gt; is compiled apart.</summary>
-    private sealed class UnpreparedRecorder : ILoggerProvider, ILogger
-    {
-        public List<string> Lines { get; } = [];
+    private struct Prepared;
 
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                Lines.Add(formatter(state, exception));
-            }
-        }
-
-        public void Dispose()
-        {
-        }
-    }
+    private struct Unprepared;
 
     private interface IDefaultProbe
     {
