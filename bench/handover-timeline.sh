@@ -33,11 +33,7 @@ dotnet build bench/timeline-client.cs -c Release -o "$dir/client" -nologo -v qui
 dotnet build bench/handover-timeline.cs -c Release -o "$dir/reader" -nologo -v quiet > /dev/null
 
 port=$(bench_port)
-first=""; load=""
-cleanup() {
-  for p in $load $(cat "$dir/app.pid" 2>/dev/null || true) $first; do kill -KILL "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+kill_on_exit "$dir"
 rm -f "$dir/app.pid"
 "${hello[@]}" --contentRoot "$PWD/$dir/hello" --urls "http://127.0.0.1:$port" --Baton:PidFile="$PWD/$dir/app.pid" \
   --Logging:LogLevel:Default=Warning --Logging:LogLevel:Baton=Debug --Baton:Standby=true \

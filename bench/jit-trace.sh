@@ -29,11 +29,7 @@ publish_hello "$dir" false
 dotnet build bench/jit-trace.cs -c Release -o "$dir/reader" -nologo -v quiet > /dev/null
 
 port=$(bench_port)
-first=""; load=""
-cleanup() {
-  for p in $load $(cat "$dir/app.pid" 2>/dev/null || true) $first; do kill -KILL "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+kill_on_exit "$dir"
 rm -f "$dir/app.pid"
 DOTNET_EnableEventPipe=1 DOTNET_EventPipeOutputPath="$PWD/$traces/trace_{pid}.nettrace" \
   DOTNET_EventPipeConfig='Microsoft-Windows-DotNETRuntime:0x10:5' \

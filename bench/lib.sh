@@ -79,3 +79,14 @@ bench_cleanup() {
   local dir=$1; shift
   for pid in "$@" $hello_pids $(cat "$dir/app.pid" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
 }
+
+# kill_on_exit DIR: on exit, ends by pid what a script started - the load ($load), the process DIR/app.pid names (the
+# serving generation) and the first server ($first); sets both variables empty for the script to fill in.
+kill_on_exit() {
+  bench_dir=$1; first=""; load=""
+  trap bench_end_started EXIT
+}
+bench_end_started() {
+  local p
+  for p in ${load:-} $(cat "$bench_dir/app.pid" 2>/dev/null || true) ${first:-}; do kill -KILL "$p" 2>/dev/null || true; done
+}
